@@ -1,0 +1,45 @@
+"""The API function's resolver: routers for each Conductor resource and one error renderer."""
+
+from __future__ import annotations
+
+import logging
+
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError as RouteNotFound
+
+from batonflow.api.errors import error_response, render
+from batonflow.api.metadata import metadata_router
+from batonflow.api.responses import json_response
+from batonflow.api.tasks import task_router
+from batonflow.api.workflows import workflow_router
+from batonflow.errors import BatonError
+from batonflow.service.runtime import Runtime
+
+logger = logging.getLogger(__name__)
+
+
+def build_app(runtime: Runtime) -> APIGatewayHttpResolver:
+    app = APIGatewayHttpResolver()
+    app.include_router(metadata_router(runtime))
+    app.include_router(workflow_router(runtime))
+    app.include_router(task_router(runtime))
+
+    @app.get("/health")
+    @app.get("/api/health")
+    def health() -> Response:
+        return json_response({"healthy": True})
+
+    @app.exception_handler(BatonError)
+    def baton_error(error: BatonError) -> Response:
+        return render(error)
+
+    @app.not_found
+    def not_found(_: RouteNotFound) -> Response:
+        return error_response(404, f"No route for {app.current_event.http_method} {app.current_event.path}")
+
+    @app.exception_handler(Exception)
+    def unexpected(error: Exception) -> Response:
+        logger.exception("unhandled error")
+        return error_response(500, f"Internal error: {type(error).__name__}", retryable=True)
+
+    return app

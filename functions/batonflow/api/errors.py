@@ -1,0 +1,46 @@
+"""Every error leaves the API as Conductor's error JSON: ``{status, message, instance, retryable}`` (+
+``validationErrors`` for 400s from validation). One renderer for the whole error tree."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aws_lambda_powertools.event_handler import Response, content_types
+from pydantic import ValidationError
+
+from batonflow.errors import BatonError, ValidationFailedError
+
+INSTANCE = "baton"
+
+
+def error_response(status: int, message: str, *, retryable: bool = False, **extra: Any) -> Response:
+    body: dict[str, Any] = {"status": status, "message": message, "instance": INSTANCE, "retryable": retryable}
+    body.update(extra)
+    return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=json.dumps(body))
+
+
+def render(error: BatonError) -> Response:
+    extra: dict[str, Any] = {}
+    if isinstance(error, ValidationFailedError):
+        extra["validationErrors"] = error.validation_errors
+    return error_response(error.status, error.message, retryable=error.retryable, **extra)
+
+
+def validation_items(error: ValidationError) -> list[dict[str, Any]]:
+    """pydantic errors as Conductor's ``validationErrors`` entries."""
+    items = []
+    for detail in error.errors(include_url=False):
+        path = ".".join(str(part) for part in detail["loc"])
+        value = detail.get("input")
+        entry: dict[str, Any] = {"path": path, "message": detail["msg"]}
+        if isinstance(value, str | int | float | bool):
+            entry["invalidValue"] = value
+        items.append(entry)
+    return items
+
+
+def render_validation(error: ValidationError) -> Response:
+    return error_response(
+        400, "Validation failed, check below errors for detail.", validationErrors=validation_items(error)
+    )

@@ -1,0 +1,35 @@
+"""Environment a Baton function reads. template.yaml sets these; the emulator sets them from the template."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+TABLE_ENV = "BATON_TABLE"
+QUEUE_PREFIX_ENV = "BATON_QUEUE_PREFIX"
+DECIDER_QUEUE_ENV = "BATON_DECIDER_QUEUE_URL"
+RESULTS_QUEUE_ENV = "BATON_RESULTS_QUEUE_URL"
+TIMER_QUEUE_ENV = "BATON_TIMER_QUEUE_URL"
+BUCKET_ENV = "BATON_BUCKET"
+
+
+@dataclass(frozen=True)
+class Settings:
+    table: str
+    queue_prefix: str
+    decider_queue_url: str
+    results_queue_url: str
+    timer_queue_url: str
+    bucket: str = ""
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        env = os.environ
+        return cls(
+            table=env[TABLE_ENV],
+            queue_prefix=env[QUEUE_PREFIX_ENV],
+            decider_queue_url=env[DECIDER_QUEUE_ENV],
+            results_queue_url=env[RESULTS_QUEUE_ENV],
+            timer_queue_url=env[TIMER_QUEUE_ENV],
+            bucket=env.get(BUCKET_ENV, ""),
+        )

@@ -1,0 +1,189 @@
+"""``decide()``: the pure heart of the engine.
+
+Invariant: ``decide(state, now)`` reads nothing but its arguments and writes nothing; it returns a
+:class:`~batonflow.engine.plan.Plan`. Deciding again over the same state yields the same plan (task ids are
+deterministic, jitter is derived from ids), and deciding over the state that a plan produced yields an empty
+plan. That is what makes a duplicated, reordered or late decider message harmless, and what lets the executor
+simply reload and decide again after losing an optimistic-lock race.
+
+One pass (REFERENCE §3.2): a terminal workflow only cancels leftovers; the workflow timeout is checked (even
+while PAUSED); a PAUSED workflow schedules nothing; a fresh workflow schedules its first task; then, for the
+current attempt of every reference: worker deadlines are checked, synchronous system tasks are advanced,
+failed attempts are retried or end the workflow (optional ones become COMPLETED_WITH_ERRORS, permissive ones
+let the flow go on), and finished attempts get their successor scheduled. Passes repeat while they change
+something (synchronous tasks can finish within one decide). Finally the workflow completes when nothing is
+left to run, and the earliest future deadline becomes ``wake_at``.
+
+Rejected: storing a per-task "executed" flag as Conductor does. Whether a finished task was handled is
+derivable (its successor or its retry exists), and deriving it saves a DynamoDB write per task.
+"""
+
+from __future__ import annotations
+
+from batonflow.engine import outcome, timeouts
+from batonflow.engine.context import Decision
+from batonflow.engine.operators import operator_for
+from batonflow.engine.plan import Plan
+from batonflow.engine.retry import jitter_ms, retry_delay_seconds
+from batonflow.engine.state import WorkflowState
+from batonflow.model import Task, TaskStatus, WorkflowStatus, WorkflowTask
+
+_MAX_PASSES = 1000
+
+
+def decide(state: WorkflowState, now: int) -> Plan:
+    decision = Decision(state, now)
+    workflow = decision.workflow
+    if workflow.status.is_terminal:
+        if not workflow.status.is_successful:
+            outcome.cancel_open_tasks(decision)
+        return decision.plan()
+    expired = timeouts.workflow_expiry(decision)
+    if expired is not None:
+        outcome.end_workflow(decision, WorkflowStatus.TIMED_OUT, expired)
+        return decision.plan()
+    if workflow.status == WorkflowStatus.PAUSED:
+        return decision.plan(wake_at=timeouts.next_deadline(decision))
+    if not decision.tasks():
+        first = decision.index.first()
+        if first is None:
+            outcome.complete_workflow(decision, reason="No tasks found to be executed")
+            return decision.plan()
+        _schedule(decision, first)
+    for _ in range(_MAX_PASSES):
+        if not _one_pass(decision) or decision.ended:
+            break
+    if not decision.ended and _is_complete(decision):
+        _finish(decision)
+    if decision.ended:
+        return decision.plan()
+    return decision.plan(wake_at=timeouts.next_deadline(decision))
+
+
+def _one_pass(decision: Decision) -> bool:
+    """Advance every current attempt once; True if anything new was scheduled or changed."""
+    progressed = False
+    for task in list(decision.latest_attempts()):
+        progressed |= _advance(decision, task)
+        if decision.ended:
+            break
+    return progressed
+
+
+def _advance(decision: Decision, task: Task) -> bool:
+    operator = operator_for(_type_of(task))
+    changed = False
+    if not task.status.is_terminal:
+        if operator.is_worker:
+            _expire_if_due(decision, task)
+        else:
+            operator.execute(decision, task)
+        updated = decision.task(task.task_id)
+        changed, task = updated != task, updated
+        if decision.ended or not task.status.is_terminal:
+            return changed
+    if not task.status.is_successful:
+        return _handle_failure(decision, task) or changed
+    return _schedule_successor(decision, task) or changed
+
+
+def _type_of(task: Task) -> str:
+    return task.workflow_task.type if task.workflow_task else task.task_type
+
+
+def _expire_if_due(decision: Decision, task: Task) -> None:
+    expiry = timeouts.task_expiry(task, decision.now)
+    if expiry is None:
+        return
+    timed_out = task.model_copy(
+        update={
+            "status": TaskStatus.TIMED_OUT,
+            "reason_for_incompletion": expiry.reason,
+            "end_time": decision.now,
+            "update_time": decision.now,
+        }
+    )
+    decision.update_task(timed_out)
+    decision.note(f"task {task.reference_task_name} ({task.task_id}) timed out: {expiry.reason}")
+    if expiry.times_out_workflow:
+        outcome.end_workflow(decision, WorkflowStatus.TIMED_OUT, expiry.reason)
+
+
+def _max_retries(task: Task) -> int:
+    workflow_task = task.workflow_task
+    if workflow_task is not None and workflow_task.retry_count is not None:
+        return workflow_task.retry_count
+    return task.task_definition.retry_count if task.task_definition else 0
+
+
+def _handle_failure(decision: Decision, task: Task) -> bool:
+    """Retry a failed attempt, or let an optional/permissive one pass, or end the workflow."""
+    operator = operator_for(_type_of(task))
+    retry_count = task.retry_count + 1
+    if task.status.is_retriable and operator.retriable and task.retry_count < _max_retries(task):
+        if decision.has_task(decision.new_task_id(task.reference_task_name, retry_count)):
+            return False
+        task_def = task.task_definition
+        delay = retry_delay_seconds(task_def, task.retry_count) if task_def else 0
+        if task_def is not None:
+            delay += -(-jitter_ms(task_def, task.task_id) // 1000)
+        if operator.retry(decision, task, delay) is None:
+            return _give_up(decision, task)
+        decision.update_task(task.model_copy(update={"retried": True}))
+        decision.note(f"task {task.reference_task_name} retry {retry_count} in {delay}s")
+        return True
+    return _give_up(decision, task)
+
+
+def _give_up(decision: Decision, task: Task) -> bool:
+    workflow_task = task.workflow_task
+    if workflow_task is not None and workflow_task.optional:
+        decision.update_task(task.model_copy(update={"status": TaskStatus.COMPLETED_WITH_ERRORS}))
+        return _schedule_successor(decision, decision.task(task.task_id)) or True
+    if workflow_task is not None and workflow_task.permissive:
+        return _schedule_successor(decision, task)
+    outcome.fail_for_task(decision, task)
+    return True
+
+
+def _schedule_successor(decision: Decision, task: Task) -> bool:
+    following = decision.index.next_after(task.reference_task_name)
+    if following is None or decision.tasks_for(following.task_reference_name):
+        return False
+    return _schedule(decision, following)
+
+
+def _schedule(decision: Decision, workflow_task: WorkflowTask) -> bool:
+    created = operator_for(workflow_task.type).schedule(decision, workflow_task)
+    return bool(created)
+
+
+def _is_complete(decision: Decision) -> bool:
+    """Every attempt finished and every top-level task of the definition has a finished execution."""
+    if any(not t.status.is_terminal for t in decision.tasks()):
+        return False
+    for workflow_task in decision.index.top_level():
+        attempts = decision.tasks_for(workflow_task.task_reference_name)
+        if not attempts:
+            return False
+    return True
+
+
+def _finish(decision: Decision) -> None:
+    """Complete, unless a permissive task's latest attempt failed (then the workflow fails, §3.2 step 7)."""
+    failures = [
+        t
+        for t in decision.latest_attempts()
+        if t.workflow_task is not None
+        and t.workflow_task.permissive
+        and not t.workflow_task.optional
+        and not t.status.is_successful
+    ]
+    if not failures:
+        outcome.complete_workflow(decision)
+        return
+    reason = ". ".join(
+        f"Task {t.task_id} failed with status: {t.status.value} and reason: '{t.reason_for_incompletion}'"
+        for t in failures
+    )
+    outcome.end_workflow(decision, WorkflowStatus.FAILED, reason)

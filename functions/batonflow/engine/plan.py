@@ -1,0 +1,59 @@
+"""What one decide wants done, as data. The executor (``batonflow.service.executor``) applies it.
+
+A plan never reads anything and never partially applies: the executor writes new task items and task
+changes first (each a conditional write), then commits the workflow header with a version check. If the
+commit loses a race, the executor reloads and decides again; the already-written task items are valid
+states on their own (deterministic task ids make re-creating them a no-op).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from batonflow.model import Task, TaskStatus, WorkflowStatus
+
+
+@dataclass(frozen=True)
+class TaskChange:
+    """Replace the stored mutable state of ``task`` if it is still in ``expected_status``."""
+
+    task: Task
+    expected_status: TaskStatus
+
+
+@dataclass(frozen=True)
+class Dispatch:
+    """Hand a task attempt to its worker queue after ``delay_seconds``."""
+
+    task: Task
+    delay_seconds: int = 0
+
+
+@dataclass(frozen=True)
+class WorkflowChange:
+    """New values for the workflow header. ``None`` means unchanged."""
+
+    status: WorkflowStatus | None = None
+    output: dict[str, Any] | None = None
+    variables: dict[str, Any] | None = None
+    reason_for_incompletion: str | None = None
+    end_time: int | None = None
+    failed_reference_task_names: tuple[str, ...] | None = None
+    failed_task_names: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
+class Plan:
+    new_tasks: tuple[Task, ...] = ()
+    task_changes: tuple[TaskChange, ...] = ()
+    workflow: WorkflowChange | None = None
+    dispatches: tuple[Dispatch, ...] = ()
+    wake_at: int | None = None
+    """The earliest moment a deadline of this workflow can pass (epoch ms), or None."""
+    notes: tuple[str, ...] = field(default=())
+    """Human-readable log lines (timeouts detected, retries scheduled), for the executor to log."""
+
+    @property
+    def is_empty(self) -> bool:
+        return not (self.new_tasks or self.task_changes or self.workflow or self.dispatches)

@@ -1,0 +1,36 @@
+"""Timer queue -> when due, wake a workflow or deliver a delayed task; if not due yet, wait again.
+
+SQS delays are capped at 15 minutes, so a longer timer is re-sent with the remaining delay until due.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
+from batonflow.model.wire import DeciderReason, TimerMessage
+from batonflow.service.runtime import Runtime
+from batonflow.service.timers import fire_timers
+
+logger = Logger()
+runtime = Runtime.from_env()
+processor = BatchProcessor(event_type=EventType.SQS)
+_due: list[TimerMessage] = []
+
+
+def record_handler(record: SQSRecord) -> None:
+    try:
+        _due.append(TimerMessage.model_validate_json(record.body))
+    except ValueError:
+        logger.error("dropping a malformed timer message", extra={"messageId": record.message_id})
+
+
+@logger.inject_lambda_context(clear_state=True)
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    _due.clear()
+    response = process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
+    fire_timers(runtime, _due, reason=DeciderReason.TIMER)
+    return response

@@ -1,0 +1,107 @@
+"""Conductor's JSON data model (pydantic v2) and its registration-time validation.
+
+One import line for everything: ``from batonflow.model import Workflow, Task, validate_workflow_def``.
+Every model parses Conductor JSON leniently (``Model.from_conductor(data)``) and writes it back exactly as
+Conductor does (``model.to_conductor()``); see :mod:`batonflow.model.base` for the rules.
+The queue messages in :mod:`batonflow.model.wire` are a separate, Baton-internal contract.
+"""
+
+from batonflow.model.base import ConductorModel
+from batonflow.model.definitions import (
+    Auditable,
+    CacheConfig,
+    RateLimitConfig,
+    SchemaDef,
+    StateChangeEvent,
+    SubWorkflowParams,
+    TaskDef,
+    WorkflowDef,
+    WorkflowTask,
+)
+from batonflow.model.enums import (
+    FORK_TASK_TYPE,
+    IdempotencyStrategy,
+    JoinMode,
+    RateLimitPolicy,
+    RetryLogic,
+    SchemaType,
+    TaskResultStatus,
+    TaskStatus,
+    TaskTimeoutPolicy,
+    TaskType,
+    WorkflowStatus,
+    WorkflowTimeoutPolicy,
+)
+from batonflow.model.execution import (
+    VALIDATION_FAILED_MESSAGE,
+    BulkResponse,
+    ErrorResponse,
+    ExecutionMetadata,
+    RerunWorkflowRequest,
+    SearchResult,
+    SkipTaskRequest,
+    StartWorkflowRequest,
+    Task,
+    TaskExecLog,
+    TaskResult,
+    ValidationErrorItem,
+    Workflow,
+    WorkflowStatusResponse,
+    WorkflowSummary,
+)
+from batonflow.model.validation import (
+    SYSTEM_PARAMETERS,
+    ValidationRules,
+    validate_start_request,
+    validate_task_def,
+    validate_task_defs,
+    validate_task_result,
+    validate_workflow_def,
+)
+
+__all__ = [
+    "FORK_TASK_TYPE",
+    "SYSTEM_PARAMETERS",
+    "VALIDATION_FAILED_MESSAGE",
+    "Auditable",
+    "BulkResponse",
+    "CacheConfig",
+    "ConductorModel",
+    "ErrorResponse",
+    "ExecutionMetadata",
+    "IdempotencyStrategy",
+    "JoinMode",
+    "RateLimitConfig",
+    "RateLimitPolicy",
+    "RerunWorkflowRequest",
+    "RetryLogic",
+    "SchemaDef",
+    "SchemaType",
+    "SearchResult",
+    "SkipTaskRequest",
+    "StartWorkflowRequest",
+    "StateChangeEvent",
+    "SubWorkflowParams",
+    "Task",
+    "TaskDef",
+    "TaskExecLog",
+    "TaskResult",
+    "TaskResultStatus",
+    "TaskStatus",
+    "TaskTimeoutPolicy",
+    "TaskType",
+    "ValidationErrorItem",
+    "ValidationRules",
+    "Workflow",
+    "WorkflowDef",
+    "WorkflowStatus",
+    "WorkflowStatusResponse",
+    "WorkflowSummary",
+    "WorkflowTask",
+    "WorkflowTimeoutPolicy",
+    "validate_start_request",
+    "validate_task_def",
+    "validate_task_defs",
+    "validate_task_result",
+    "validate_workflow_def",
+]

@@ -1,0 +1,136 @@
+"""Sending Baton's messages, batched.
+
+Every send groups messages by queue into ``SendMessageBatch`` calls of up to ten entries: a decide that
+schedules a fork of 50 tasks costs 5 calls, not 50. Task queues are created on first use and their URLs
+cached for the life of the Lambda container.
+
+Delays over SQS's 15-minute cap go through the timer queue, which re-sends the message until it is due.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import uuid
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from batonflow.model.wire import (
+    MAX_SQS_DELAY_SECONDS,
+    DeciderMessage,
+    DeciderReason,
+    TaskMessage,
+    TimerKind,
+    TimerMessage,
+    task_queue_name,
+)
+
+_BATCH = 10
+_MISSING_QUEUE = ("AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist")
+
+
+class SendError(Exception):
+    """Some messages of a batch could not be sent (the caller's handler should fail and be retried)."""
+
+
+def delay_until(due_at: int, now: int) -> int:
+    """Whole seconds from ``now`` to ``due_at`` (epoch ms), rounded up, at least 0."""
+    return max(0, math.ceil((due_at - now) / 1000))
+
+
+class Queues:
+    def __init__(
+        self,
+        client: Any,
+        *,
+        queue_prefix: str,
+        decider_queue_url: str,
+        timer_queue_url: str,
+    ) -> None:
+        self._client = client
+        self._prefix = queue_prefix
+        self.decider_queue_url = decider_queue_url
+        self.timer_queue_url = timer_queue_url
+        self._task_queue_urls: dict[str, str] = {}
+        self._lock = threading.Lock()
+
+    # -- task queues ----------------------------------------------------------------------------------
+    def task_queue_url(self, task_type: str) -> str:
+        url = self._task_queue_urls.get(task_type)
+        if url is not None:
+            return url
+        name = task_queue_name(self._prefix, task_type)
+        try:
+            url = self._client.get_queue_url(QueueName=name)["QueueUrl"]
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") not in _MISSING_QUEUE:
+                raise
+            url = self._client.create_queue(QueueName=name, Attributes={"SqsManagedSseEnabled": "true"})[
+                "QueueUrl"
+            ]
+        with self._lock:
+            self._task_queue_urls[task_type] = url
+        return url
+
+    def send_tasks(self, messages: Sequence[tuple[TaskMessage, int]], *, now: int) -> None:
+        """Send task messages with their delays (seconds); long delays go through the timer queue."""
+        by_queue: dict[str, list[dict[str, Any]]] = {}
+        timers: list[TimerMessage] = []
+        for message, delay in messages:
+            if delay > MAX_SQS_DELAY_SECONDS:
+                due = now + delay * 1000
+                timers.append(
+                    TimerMessage(
+                        kind=TimerKind.DISPATCH, workflowId=message.workflow_instance_id, dueAt=due, task=message
+                    )
+                )
+                continue
+            entry = {"Id": message.task_id, "MessageBody": message.to_json(), "DelaySeconds": delay}
+            by_queue.setdefault(self.task_queue_url(message.task_type), []).append(entry)
+        for url, entries in by_queue.items():
+            self._send_batches(url, entries)
+        self.send_timers(timers, now=now)
+
+    # -- decider --------------------------------------------------------------------------------------
+    def wake_workflows(self, workflow_ids: Iterable[str], reason: DeciderReason) -> None:
+        """Ask the decider to look at each workflow (one message per workflow, batched)."""
+        entries = [
+            {
+                "Id": str(index),
+                "MessageBody": DeciderMessage(workflowId=workflow_id, reason=reason).to_json(),
+                "MessageGroupId": workflow_id,
+                "MessageDeduplicationId": uuid.uuid4().hex,
+            }
+            for index, workflow_id in enumerate(dict.fromkeys(workflow_ids))
+        ]
+        self._send_batches(self.decider_queue_url, entries)
+
+    # -- timers ---------------------------------------------------------------------------------------
+    def send_timers(self, timers: Sequence[TimerMessage], *, now: int) -> None:
+        entries = [
+            {
+                "Id": str(index),
+                "MessageBody": timer.to_json(),
+                "DelaySeconds": min(delay_until(timer.due_at, now), MAX_SQS_DELAY_SECONDS),
+            }
+            for index, timer in enumerate(timers)
+        ]
+        self._send_batches(self.timer_queue_url, entries)
+
+    def wake_at(self, workflow_id: str, due_at: int, *, now: int) -> None:
+        self.send_timers([TimerMessage(kind=TimerKind.WAKE, workflowId=workflow_id, dueAt=due_at)], now=now)
+
+    # -- plumbing -------------------------------------------------------------------------------------
+    def _send_batches(self, url: str, entries: list[dict[str, Any]]) -> None:
+        for start in range(0, len(entries), _BATCH):
+            chunk = entries[start : start + _BATCH]
+            if len(chunk) == 1:
+                entry = {k: v for k, v in chunk[0].items() if k != "Id"}
+                self._client.send_message(QueueUrl=url, **entry)
+                continue
+            response = self._client.send_message_batch(QueueUrl=url, Entries=chunk)
+            if response.get("Failed"):
+                failed = ", ".join(f"{f['Id']}: {f.get('Message', f.get('Code'))}" for f in response["Failed"])
+                raise SendError(f"could not send to {url}: {failed}")

@@ -1,0 +1,53 @@
+"""The adapters a function needs, built once per Lambda container from its environment."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+from batonflow.clock import Clock, system_clock
+from batonflow.config import Settings
+from batonflow.queues.sqs import Queues
+from batonflow.store.definitions import DefinitionStore
+from batonflow.store.executions import ExecutionStore
+
+_CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5})
+ENVIRONMENT_PREFIX = "CONDUCTOR_ENV_"
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    sqs: Any
+    executions: ExecutionStore
+    definitions: DefinitionStore
+    queues: Queues
+    clock: Clock = system_clock
+    environment: Mapping[str, str] = field(default_factory=dict)
+    """What ``${workflow.env.X}`` may read: only ``CONDUCTOR_ENV_*`` variables of the function."""
+
+    @classmethod
+    def from_env(cls, *, clock: Clock = system_clock) -> Runtime:
+        settings = Settings.from_env()
+        session = boto3.session.Session()
+        dynamodb = session.client("dynamodb", config=_CLIENT_CONFIG)
+        sqs = session.client("sqs", config=_CLIENT_CONFIG)
+        return cls(
+            settings=settings,
+            sqs=sqs,
+            executions=ExecutionStore(dynamodb, settings.table),
+            definitions=DefinitionStore(dynamodb, settings.table),
+            queues=Queues(
+                sqs,
+                queue_prefix=settings.queue_prefix,
+                decider_queue_url=settings.decider_queue_url,
+                timer_queue_url=settings.timer_queue_url,
+            ),
+            clock=clock,
+            environment={k: v for k, v in os.environ.items() if k.startswith(ENVIRONMENT_PREFIX)},
+        )

@@ -1,0 +1,41 @@
+"""Timers and the sweeper: how deadlines turn into decides.
+
+The main path is a timer message per deadline. The sweeper is the safety net: every minute it asks the
+``wake-index`` GSI for items whose deadline passed more than a grace period ago (their timer was lost, or a
+function died between its DynamoDB write and its SQS send) and wakes those workflows.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from batonflow.model.wire import DeciderReason, TimerKind, TimerMessage
+from batonflow.service.runtime import Runtime
+
+logger = logging.getLogger(__name__)
+
+SWEEP_GRACE_MS = 60_000
+_EARLY_TOLERANCE_MS = 500
+
+
+def fire_timers(runtime: Runtime, timers: Sequence[TimerMessage], *, reason: DeciderReason) -> None:
+    now = runtime.clock()
+    not_due = [t for t in timers if t.due_at - now > _EARLY_TOLERANCE_MS]
+    due = [t for t in timers if t.due_at - now <= _EARLY_TOLERANCE_MS]
+    if not_due:
+        runtime.queues.send_timers(not_due, now=now)
+    wake = [t.workflow_id for t in due if t.kind == TimerKind.WAKE]
+    if wake:
+        runtime.queues.wake_workflows(wake, reason)
+    deliveries = [(t.task, 0) for t in due if t.kind == TimerKind.DISPATCH and t.task is not None]
+    if deliveries:
+        runtime.queues.send_tasks(deliveries, now=now)
+
+
+def sweep(runtime: Runtime, *, grace_ms: int = SWEEP_GRACE_MS) -> int:
+    """Wake every workflow with a deadline older than ``grace_ms``; returns how many were woken."""
+    overdue = runtime.executions.overdue_workflows(runtime.clock() - grace_ms)
+    if overdue:
+        logger.warning("sweeper repairing %d overdue workflows", len(overdue))
+        runtime.queues.wake_workflows(overdue, DeciderReason.SWEEP)
+    return len(overdue)

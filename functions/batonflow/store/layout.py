@@ -1,0 +1,231 @@
+"""Item shapes of the single table.
+
+==================  ==================  =========================================================
+PK                  SK                  item
+==================  ==================  =========================================================
+``WF#<id>``         ``#HEADER``         workflow header: status, version, definition snapshot...
+``WF#<id>``         ``T#<taskId>``      one task attempt
+``DEFS``            ``WF#<name>#<v>``   workflow definition (version zero-padded, so they sort)
+``DEFS``            ``TD#<name>``       task definition
+==================  ==================  =========================================================
+
+One Query on ``WF#<id>`` loads a whole execution. Task and header items split their fields into a
+``static`` JSON document written once (definition snapshot, input...) and top-level attributes that
+change (status, output, times) so updates are small ``SET`` expressions with conditions on ``status`` or
+``version``. Sparse GSIs: ``tasks-by-id`` (``taskId``, task items only) and ``wake-index``
+(``wakeShard``/``wakeAt``, items with a pending deadline) for the sweeper.
+"""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass, field
+from typing import Any
+
+from batonflow.store.attrs import (
+    Item,
+    boolean,
+    doc,
+    get_bool,
+    get_doc,
+    get_n,
+    get_s,
+    n,
+    s,
+)
+from batonflow.model import Task, TaskStatus, Workflow, WorkflowStatus
+
+HEADER_SK = "#HEADER"
+TASK_SK_PREFIX = "T#"
+DEFS_PK = "DEFS"
+WAKE_SHARDS = 8
+
+TASK_MUTABLE = {
+    "status": "status",
+    "output_data": "output",
+    "reason_for_incompletion": "reason",
+    "worker_id": "workerId",
+    "start_time": "startTime",
+    "end_time": "endTime",
+    "update_time": "updateTime",
+    "poll_count": "pollCount",
+    "callback_after_seconds": "callbackAfterSeconds",
+    "retried": "retried",
+    "sub_workflow_id": "subWorkflowId",
+}
+_TASK_STATIC_EXCLUDE = {
+    *TASK_MUTABLE,
+    "task_id",
+    "seq",
+    "reference_task_name",
+    "retry_count",
+    "task_definition",  # computed from workflow_task
+    "loop_over_task",  # computed from iteration
+}
+
+
+def workflow_pk(workflow_id: str) -> str:
+    return f"WF#{workflow_id}"
+
+
+def task_sk(task_id: str) -> str:
+    return f"{TASK_SK_PREFIX}{task_id}"
+
+
+def wake_shard(workflow_id: str) -> str:
+    return f"W{zlib.crc32(workflow_id.encode()) % WAKE_SHARDS}"
+
+
+# -- tasks ---------------------------------------------------------------------------------------------
+def task_mutable_values(task: Task) -> Item:
+    """The changing attributes of a task item, as DynamoDB values (None-valued ones left out)."""
+    values: Item = {
+        "status": s(task.status.value),
+        "output": doc(task.output_data),
+        "startTime": n(task.start_time),
+        "endTime": n(task.end_time),
+        "updateTime": n(task.update_time),
+        "pollCount": n(task.poll_count),
+        "callbackAfterSeconds": n(task.callback_after_seconds),
+        "retried": boolean(task.retried),
+    }
+    if task.reason_for_incompletion is not None:
+        values["reason"] = s(task.reason_for_incompletion)
+    if task.worker_id is not None:
+        values["workerId"] = s(task.worker_id)
+    if task.sub_workflow_id is not None:
+        values["subWorkflowId"] = s(task.sub_workflow_id)
+    return values
+
+
+def task_item(task: Task) -> Item:
+    static = task.model_dump(mode="json", by_alias=True, exclude_none=True, exclude=_TASK_STATIC_EXCLUDE)
+    item: Item = {
+        "PK": s(workflow_pk(task.workflow_instance_id)),
+        "SK": s(task_sk(task.task_id)),
+        "taskId": s(task.task_id),
+        "seq": n(task.seq),
+        "ref": s(task.reference_task_name),
+        "retryCount": n(task.retry_count),
+        "static": doc(static),
+    }
+    item.update(task_mutable_values(task))
+    return item
+
+
+def task_from_item(item: Item) -> Task:
+    data: dict[str, Any] = get_doc(item, "static", {})
+    data.update(
+        taskId=get_s(item, "taskId"),
+        seq=get_n(item, "seq"),
+        referenceTaskName=get_s(item, "ref"),
+        retryCount=get_n(item, "retryCount"),
+        status=get_s(item, "status"),
+        outputData=get_doc(item, "output", {}),
+        reasonForIncompletion=get_s(item, "reason"),
+        workerId=get_s(item, "workerId"),
+        startTime=get_n(item, "startTime"),
+        endTime=get_n(item, "endTime"),
+        updateTime=get_n(item, "updateTime"),
+        pollCount=get_n(item, "pollCount"),
+        callbackAfterSeconds=get_n(item, "callbackAfterSeconds"),
+        retried=get_bool(item, "retried"),
+        subWorkflowId=get_s(item, "subWorkflowId"),
+    )
+    return Task.model_validate(data)
+
+
+# -- workflow header ----------------------------------------------------------------------------------
+_HEADER_STATIC = (
+    "workflow_definition",
+    "input",
+    "priority",
+    "task_to_domain",
+    "parent_workflow_id",
+    "parent_workflow_task_id",
+    "idempotency_key",
+    "created_by",
+    "event",
+    "re_run_from_workflow_id",
+)
+
+
+@dataclass(frozen=True)
+class Header:
+    """A loaded workflow header: the execution (without tasks) and the engine's bookkeeping."""
+
+    workflow: Workflow
+    version: int
+    generation: int = 0
+    wake_at: int | None = None
+    outbox: list[dict[str, Any]] = field(default_factory=list)
+
+
+def header_item(workflow: Workflow, *, generation: int = 0, wake_at: int | None = None) -> Item:
+    static = workflow.model_dump(mode="json", by_alias=True, exclude_none=True, include=set(_HEADER_STATIC))
+    item: Item = {
+        "PK": s(workflow_pk(workflow.workflow_id)),
+        "SK": s(HEADER_SK),
+        "version": n(1),
+        "generation": n(generation),
+        "name": s(workflow.workflow_name or ""),
+        "workflowVersion": n(workflow.workflow_version or 0),
+        "createTime": n(workflow.create_time),
+        "static": doc(static),
+    }
+    item.update(header_mutable_values(workflow))
+    if workflow.correlation_id is not None:
+        item["correlationId"] = s(workflow.correlation_id)
+    if wake_at is not None:
+        item["wakeAt"] = n(wake_at)
+        item["wakeShard"] = s(wake_shard(workflow.workflow_id))
+    return item
+
+
+def header_mutable_values(workflow: Workflow) -> Item:
+    values: Item = {
+        "status": s(workflow.status.value),
+        "output": doc(workflow.output),
+        "variables": doc(workflow.variables),
+        "updateTime": n(workflow.update_time),
+        "endTime": n(workflow.end_time),
+        "lastRetriedTime": n(workflow.last_retried_time),
+        "failedRefs": doc(sorted(workflow.failed_reference_task_names or [])),
+        "failedNames": doc(sorted(workflow.failed_task_names or [])),
+    }
+    if workflow.reason_for_incompletion is not None:
+        values["reason"] = s(workflow.reason_for_incompletion)
+    return values
+
+
+def header_from_item(item: Item) -> Header:
+    data: dict[str, Any] = get_doc(item, "static", {})
+    workflow_id = (get_s(item, "PK") or "").removeprefix("WF#")
+    data.update(
+        workflowId=workflow_id,
+        workflowName=get_s(item, "name"),
+        workflowVersion=get_n(item, "workflowVersion"),
+        correlationId=get_s(item, "correlationId"),
+        status=get_s(item, "status"),
+        output=get_doc(item, "output", {}),
+        variables=get_doc(item, "variables", {}),
+        reasonForIncompletion=get_s(item, "reason"),
+        createTime=get_n(item, "createTime"),
+        updateTime=get_n(item, "updateTime"),
+        endTime=get_n(item, "endTime"),
+        lastRetriedTime=get_n(item, "lastRetriedTime"),
+        failedReferenceTaskNames=get_doc(item, "failedRefs", []),
+        failedTaskNames=get_doc(item, "failedNames", []),
+    )
+    wake_at = get_n(item, "wakeAt", -1)
+    return Header(
+        workflow=Workflow.model_validate(data),
+        version=get_n(item, "version"),
+        generation=get_n(item, "generation"),
+        wake_at=None if wake_at < 0 else wake_at,
+        outbox=get_doc(item, "outbox", []),
+    )
+
+
+def is_open(status: TaskStatus | WorkflowStatus) -> bool:
+    return not status.is_terminal

@@ -1,0 +1,217 @@
+"""Create one CloudFormation resource through the service API, the way CloudFormation would.
+
+Each provisioner translates a resource's *resolved* ``Properties`` into API calls, so adding a GSI, a
+queue or a bucket setting to ``template.yaml`` needs no change here. Properties that matter only on AWS
+(point-in-time recovery, contributor insights, lifecycle rules, ...) are skipped: they change cost and
+durability, not behaviour the local stack could show.
+
+Every provisioner is idempotent: an existing table or bucket is reused as is; an existing queue gets its
+attributes set again, so a changed visibility timeout in the template reaches a long-lived local endpoint.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+import botocore.session
+from botocore.exceptions import ClientError
+
+from batonflow.infra.intrinsics import Physical, StackContext
+from batonflow.infra.template import env_string
+
+LOCAL_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+"""Credentials for a local endpoint: moto and LocalStack accept anything, boto3 only needs something."""
+
+_TABLE_PROPERTIES = (
+    "AttributeDefinitions",
+    "KeySchema",
+    "BillingMode",
+    "ProvisionedThroughput",
+    "LocalSecondaryIndexes",
+    "TableClass",
+    "DeletionProtectionEnabled",
+    "Tags",
+)
+_INDEX_PROPERTIES = ("IndexName", "KeySchema", "Projection", "ProvisionedThroughput", "OnDemandThroughput")
+_QUEUE_NON_ATTRIBUTES = ("QueueName", "Tags")
+_JSON_QUEUE_ATTRIBUTES = ("RedrivePolicy", "RedriveAllowPolicy")
+_FIFO_SUFFIX = ".fifo"
+_QUEUE_NAME_LIMIT = 80
+_BUCKET_NAME_LIMIT = 63
+
+
+@dataclass(frozen=True)
+class AwsClients:
+    """The boto3 clients provisioning needs; build them with :meth:`for_endpoint` or pass your own."""
+
+    dynamodb: Any
+    sqs: Any
+    s3: Any
+    sts: Any = None
+
+    @classmethod
+    def from_session(cls, session: Any, *, region: str, endpoint_url: str | None = None) -> AwsClients:
+        def client(service: str) -> Any:
+            return session.client(service, region_name=region, endpoint_url=endpoint_url)
+
+        return cls(dynamodb=client("dynamodb"), sqs=client("sqs"), s3=client("s3"), sts=client("sts"))
+
+    @classmethod
+    def for_endpoint(cls, endpoint_url: str | None, *, region: str) -> AwsClients:
+        """Clients for ``endpoint_url`` with dummy credentials; ``None`` means AWS with the default chain."""
+        if endpoint_url is None:
+            return cls.from_session(boto3.session.Session(), region=region)
+        return cls.from_session(local_session(region), region=region, endpoint_url=endpoint_url)
+
+
+def local_session(region: str) -> boto3.session.Session:
+    """A session with dummy credentials that ignores ``AWS_PROFILE``.
+
+    A profile in the environment (even one that does not exist on this machine) would otherwise make
+    botocore look it up and fail, though a local endpoint needs no real credentials at all.
+    """
+    ignore_profile = botocore.session.Session(session_vars={"profile": (None, None, None, None)})
+    return boto3.session.Session(**LOCAL_CREDENTIALS, region_name=region, botocore_session=ignore_profile)
+
+
+Provisioner = Callable[[AwsClients, str, Mapping[str, Any], StackContext], Physical]
+
+
+def provision_table(
+    clients: AwsClients, logical_id: str, props: Mapping[str, Any], ctx: StackContext
+) -> Physical:
+    """``AWS::DynamoDB::Table``: CreateTable (reused when it exists), then UpdateTimeToLive."""
+    dynamodb = clients.dynamodb
+    name = props.get("TableName") or f"{ctx.stack_name}-{logical_id}"
+    try:
+        table = dynamodb.describe_table(TableName=name)["Table"]
+    except dynamodb.exceptions.ResourceNotFoundException:
+        table = dynamodb.create_table(**_create_table_request(name, props))["TableDescription"]
+        dynamodb.get_waiter("table_exists").wait(
+            TableName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 120}
+        )
+    ttl = props.get("TimeToLiveSpecification")
+    if ttl and ttl.get("Enabled"):
+        current = dynamodb.describe_time_to_live(TableName=name)["TimeToLiveDescription"]
+        if current.get("TimeToLiveStatus") not in ("ENABLED", "ENABLING"):
+            dynamodb.update_time_to_live(
+                TableName=name,
+                TimeToLiveSpecification={"AttributeName": ttl["AttributeName"], "Enabled": True},
+            )
+    attributes = {"Arn": table["TableArn"]}
+    if "LatestStreamArn" in table:
+        attributes["StreamArn"] = table["LatestStreamArn"]
+    return Physical(ref=name, attributes=attributes)
+
+
+def provision_queue(
+    clients: AwsClients, logical_id: str, props: Mapping[str, Any], ctx: StackContext
+) -> Physical:
+    """``AWS::SQS::Queue``: every property but the name and tags is a queue attribute of the same name."""
+    sqs = clients.sqs
+    fifo = bool(props.get("FifoQueue"))
+    name = props.get("QueueName") or _generated_queue_name(ctx.stack_name, logical_id, fifo)
+    attributes = {
+        key: json.dumps(value) if key in _JSON_QUEUE_ATTRIBUTES else env_string(value)
+        for key, value in props.items()
+        if key not in _QUEUE_NON_ATTRIBUTES
+    }
+    try:
+        url = sqs.get_queue_url(QueueName=name)["QueueUrl"]
+    except sqs.exceptions.QueueDoesNotExist:
+        tags = {tag["Key"]: tag["Value"] for tag in props.get("Tags", [])}
+        url = sqs.create_queue(QueueName=name, Attributes=attributes, tags=tags)["QueueUrl"]
+    else:
+        mutable = {key: value for key, value in attributes.items() if key != "FifoQueue"}
+        if mutable:
+            sqs.set_queue_attributes(QueueUrl=url, Attributes=mutable)
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    return Physical(ref=url, attributes={"Arn": arn, "QueueName": name, "QueueUrl": url})
+
+
+def provision_bucket(
+    clients: AwsClients, logical_id: str, props: Mapping[str, Any], ctx: StackContext
+) -> Physical:
+    """``AWS::S3::Bucket``: CreateBucket (reused if it exists), then encryption, public access, versioning."""
+    s3 = clients.s3
+    name = props.get("BucketName") or _generated_bucket_name(ctx.stack_name, logical_id)
+    try:
+        s3.head_bucket(Bucket=name)
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") not in ("404", "NoSuchBucket", "NotFound"):
+            raise
+        location = {} if ctx.region == "us-east-1" else {"LocationConstraint": ctx.region}
+        s3.create_bucket(Bucket=name, **({"CreateBucketConfiguration": location} if location else {}))
+    encryption = props.get("BucketEncryption")
+    if encryption:
+        rules = [_encryption_rule(rule) for rule in encryption["ServerSideEncryptionConfiguration"]]
+        s3.put_bucket_encryption(Bucket=name, ServerSideEncryptionConfiguration={"Rules": rules})
+    if "PublicAccessBlockConfiguration" in props:
+        s3.put_public_access_block(
+            Bucket=name, PublicAccessBlockConfiguration=props["PublicAccessBlockConfiguration"]
+        )
+    if "VersioningConfiguration" in props:
+        s3.put_bucket_versioning(Bucket=name, VersioningConfiguration=props["VersioningConfiguration"])
+    if props.get("Tags"):
+        s3.put_bucket_tagging(Bucket=name, Tagging={"TagSet": props["Tags"]})
+    return Physical(
+        ref=name,
+        attributes={
+            "Arn": f"arn:{ctx.partition}:s3:::{name}",
+            "DomainName": f"{name}.s3.{ctx.url_suffix}",
+            "RegionalDomainName": f"{name}.s3.{ctx.region}.{ctx.url_suffix}",
+        },
+    )
+
+
+PROVISIONERS: Mapping[str, Provisioner] = {
+    "AWS::DynamoDB::Table": provision_table,
+    "AWS::SQS::Queue": provision_queue,
+    "AWS::S3::Bucket": provision_bucket,
+}
+"""Resource types the local stack creates at the endpoint; other types are emulated or ignored."""
+
+
+def _create_table_request(name: str, props: Mapping[str, Any]) -> dict[str, Any]:
+    request: dict[str, Any] = {"TableName": name}
+    request.update({key: props[key] for key in _TABLE_PROPERTIES if key in props})
+    if "GlobalSecondaryIndexes" in props:
+        request["GlobalSecondaryIndexes"] = [
+            {key: index[key] for key in _INDEX_PROPERTIES if key in index}
+            for index in props["GlobalSecondaryIndexes"]
+        ]
+    sse = props.get("SSESpecification")
+    if sse:
+        request["SSESpecification"] = {
+            "Enabled": bool(sse.get("SSEEnabled")),
+            **{key: sse[key] for key in ("SSEType", "KMSMasterKeyId") if key in sse},
+        }
+    stream = props.get("StreamSpecification")
+    if stream:
+        request["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": stream["StreamViewType"]}
+    return request
+
+
+def _encryption_rule(rule: Mapping[str, Any]) -> dict[str, Any]:
+    """CloudFormation names ``ApplyServerSideEncryptionByDefault`` ``ServerSideEncryptionByDefault``."""
+    translated = {key: value for key, value in rule.items() if key != "ServerSideEncryptionByDefault"}
+    if "ServerSideEncryptionByDefault" in rule:
+        translated["ApplyServerSideEncryptionByDefault"] = rule["ServerSideEncryptionByDefault"]
+    return translated
+
+
+def _generated_queue_name(stack: str, logical_id: str, fifo: bool) -> str:
+    """CloudFormation's ``<stack>-<LogicalId>-<random>`` without the random part, so reruns find the queue."""
+    limit = _QUEUE_NAME_LIMIT - (len(_FIFO_SUFFIX) if fifo else 0)
+    base = re.sub(r"[^A-Za-z0-9_-]", "-", f"{stack}-{logical_id}")[:limit]
+    return base + (_FIFO_SUFFIX if fifo else "")
+
+
+def _generated_bucket_name(stack: str, logical_id: str) -> str:
+    name = re.sub(r"[^a-z0-9.-]", "-", f"{stack}-{logical_id}".lower()).strip(".-")
+    return name[:_BUCKET_NAME_LIMIT].rstrip(".-")

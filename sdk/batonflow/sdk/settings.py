@@ -1,0 +1,74 @@
+"""Where workers find their queues: explicit arguments first, then the environment ``baton up`` prints.
+
+Endpoint and region are left to boto3 when not given, so its own rules apply unchanged
+(``AWS_ENDPOINT_URL_SQS`` before ``AWS_ENDPOINT_URL``, ``AWS_DEFAULT_REGION``, profiles); without an
+endpoint it talks to real AWS.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+QUEUE_PREFIX_ENV = "BATON_QUEUE_PREFIX"
+RESULTS_QUEUE_ENV = "BATON_RESULTS_QUEUE_URL"
+RESULTS_QUEUE_SUFFIX = "results"  # the results queue is "<prefix>results" (batonflow.model.wire docstring)
+
+
+class WorkerConfigError(ValueError):
+    """The worker cannot tell which queues to use."""
+
+
+@dataclass(frozen=True)
+class WorkerSettings:
+    """``results_queue_url=None`` means: look up ``<queue_prefix>results`` by name on first use."""
+
+    queue_prefix: str
+    results_queue_url: str | None = None
+    endpoint_url: str | None = None
+    region: str | None = None
+    worker_id: str = field(default_factory=socket.gethostname)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> WorkerSettings:
+        """Settings from ``overrides`` (``None`` values ignored), then ``BATON_*`` variables."""
+        env = os.environ if environ is None else environ
+        given = {key: value for key, value in overrides.items() if value is not None}
+        given.setdefault("queue_prefix", env.get(QUEUE_PREFIX_ENV))
+        if given["queue_prefix"] is None:
+            raise WorkerConfigError(
+                f"no queue prefix: pass queue_prefix= or set {QUEUE_PREFIX_ENV} "
+                "(`baton up` prints it, e.g. baton-dev-)"
+            )
+        if RESULTS_QUEUE_ENV in env:
+            given.setdefault("results_queue_url", env[RESULTS_QUEUE_ENV])
+        return cls(**given)
+
+    @property
+    def results_queue_name(self) -> str:
+        return f"{self.queue_prefix}{RESULTS_QUEUE_SUFFIX}"
+
+
+def make_sqs_client(settings: WorkerSettings, *, max_pool_connections: int = 10) -> Any:
+    """An SQS client shared by every thread of a runner (boto3 clients are thread-safe; sessions are not).
+
+    botocore's standard retry mode retries throttling and 5xx with jittered backoff; what still fails after
+    that reaches the runtime, which backs off on its own (never a busy loop). The read timeout must exceed
+    the 20 s long poll.
+    """
+    config = Config(
+        retries={"mode": "standard", "max_attempts": 5},
+        max_pool_connections=max_pool_connections,
+        connect_timeout=10,
+        read_timeout=40,
+    )
+    session = boto3.session.Session()
+    return session.client(
+        "sqs", endpoint_url=settings.endpoint_url, region_name=settings.region, config=config
+    )
