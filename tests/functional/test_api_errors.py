@@ -37,7 +37,11 @@ def stored_definitions(harness: Harness) -> list:
 def test_malformed_json_is_a_400_and_stores_nothing(harness: Harness, method: str, target: str):
     harness.api("POST", "/api/metadata/workflow", GOOD)
     before = stored_definitions(harness)
-    response = harness.api(method, target, body="{not json", )
+    response = harness.api(
+        method,
+        target,
+        body="{not json",
+    )
     assert_error(response, 400, "Malformed JSON")
     assert stored_definitions(harness) == before
 
@@ -77,11 +81,19 @@ def test_registering_an_existing_version_without_overwrite_is_a_conflict(harness
 def test_unknown_names_and_ids_are_404s(harness: Harness):
     assert_error(harness.api("POST", "/api/workflow/nope", {}), 404, "No such workflow defined. name=nope")
     assert_error(harness.api("POST", "/api/workflow", {"name": "nope"}), 404, "No such workflow defined")
-    assert_error(harness.api("GET", "/api/workflow/no-such-id"), 404, "No such workflow found by id: no-such-id")
+    assert_error(
+        harness.api("GET", "/api/workflow/no-such-id"), 404, "No such workflow found by id: no-such-id"
+    )
     assert_error(harness.api("DELETE", "/api/workflow/no-such-id", {}), 404)
-    assert_error(harness.api("GET", "/api/metadata/workflow/nope"), 404, "No such workflow found by name: nope")
-    assert_error(harness.api("GET", "/api/metadata/taskdefs/nope"), 404, "No such taskType found by name: nope")
-    assert_error(harness.api("GET", "/api/tasks/no-such-task"), 404, "Task not found for taskId: no-such-task")
+    assert_error(
+        harness.api("GET", "/api/metadata/workflow/nope"), 404, "No such workflow found by name: nope"
+    )
+    assert_error(
+        harness.api("GET", "/api/metadata/taskdefs/nope"), 404, "No such taskType found by name: nope"
+    )
+    assert_error(
+        harness.api("GET", "/api/tasks/no-such-task"), 404, "Task not found for taskId: no-such-task"
+    )
     assert_error(harness.api("GET", "/api/no/such/route"), 404)
 
 
@@ -128,5 +140,7 @@ def test_terminating_a_completed_workflow_is_a_409(harness: Harness):
     harness.api("POST", "/api/tasks", done)
     harness.pump()
     assert harness.api("GET", f"/api/workflow/{workflow_id}").json()["status"] == "COMPLETED"
-    assert_error(harness.api("DELETE", f"/api/workflow/{workflow_id}", {}), 409, "Cannot terminate a COMPLETED")
+    assert_error(
+        harness.api("DELETE", f"/api/workflow/{workflow_id}", {}), 409, "Cannot terminate a COMPLETED"
+    )
     assert harness.api("GET", f"/api/workflow/{workflow_id}").json()["status"] == "COMPLETED"

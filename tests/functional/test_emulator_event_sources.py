@@ -275,3 +275,14 @@ def test_powertools_partial_batch_responses_are_honoured(clients: AwsClients) ->
 
     assert sorted(seen) == ["bad", "bad", "ok"]
     assert depth(clients, url) == 1
+
+
+def test_moto_state_is_per_process_and_reset_forgets_it(clients: AwsClients) -> None:
+    stack = fresh_stack(clients)
+    queue_name = stack.resources["ResultsQueue"].attributes["QueueName"]
+
+    with MotoServer() as other:
+        other.reset()
+
+    with pytest.raises(clients.sqs.exceptions.QueueDoesNotExist):
+        clients.sqs.get_queue_url(QueueName=queue_name)

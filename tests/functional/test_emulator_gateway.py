@@ -276,6 +276,7 @@ def test_the_http_server_serves_the_gateway(served: GatewayServer) -> None:
 
 def test_the_http_server_keeps_connections_alive_and_stops_cleanly(served: GatewayServer) -> None:
     host, port = served.url.removeprefix("http://").split(":")
+    thread_name = f"baton-gateway-{port}"
     connection = http.client.HTTPConnection(host, int(port), timeout=5)
     statuses = []
     for path in ("/api/one", "/nope"):
@@ -288,8 +289,8 @@ def test_the_http_server_keeps_connections_alive_and_stops_cleanly(served: Gatew
     served.stop()
 
     assert statuses == [200, 404]
-    assert "baton-gateway" in threads_before_stop
-    assert "baton-gateway" not in {t.name for t in threading.enumerate()}
+    assert thread_name in threads_before_stop
+    assert thread_name not in {t.name for t in threading.enumerate()}
     connection.close()
 
 

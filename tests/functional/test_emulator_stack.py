@@ -26,7 +26,7 @@ from batonflow.emulator import (
     MotoServer,
     direct_invoke,
 )
-from batonflow.infra import Template, load_template
+from batonflow.infra import SqsEvent, Template, load_template
 
 FUNCTIONS = ("ApiFunction", "DeciderFunction", "CompleteFunction", "TimerFunction", "SweeperFunction")
 WAIT_S = 10
@@ -182,8 +182,7 @@ def test_pollers_follow_the_template(stack: BatonStack) -> None:
     } == {
         (spec.logical_id, event.batch_size, event.report_batch_item_failures)
         for spec in stack.provisioned.functions  # type: ignore[union-attr]
-        for event in spec.events
-        if hasattr(event, "queue_logical_id")
+        for event in spec.events_of(SqsEvent)
     }
 
 
@@ -277,3 +276,60 @@ def test_pump_runs_the_event_sources_without_threads(external: str) -> None:
     }
     assert delivered == 3
     assert bodies == {"CompleteFunction": ["r1", "r2"], "TimerFunction": ["t1"]}
+
+
+def test_public_surface() -> None:
+    import batonflow.emulator
+    import batonflow.infra
+
+    assert sorted(batonflow.emulator.__all__) == [
+        "BatonStack",
+        "EmulatorError",
+        "EnvironmentConflictError",
+        "GatewayServer",
+        "HandlerImportError",
+        "HttpRequest",
+        "HttpResponse",
+        "Invocation",
+        "Invoker",
+        "LambdaContext",
+        "LocalFunction",
+        "LocalGateway",
+        "MotoServer",
+        "Route",
+        "ScheduleRunner",
+        "SqsPoller",
+        "SqsSource",
+        "WORKER_VARIABLES",
+        "direct_invoke",
+        "import_handler",
+        "routes_from",
+        "scheduled_event",
+        "shared_environment",
+        "sqs_record",
+    ]
+    assert sorted(batonflow.infra.__all__) == [
+        "AwsClients",
+        "DEFAULT_REGION",
+        "DEFAULT_STACK_NAME",
+        "FunctionSpec",
+        "HttpApiEvent",
+        "InfraError",
+        "LOCAL_CREDENTIALS",
+        "Physical",
+        "ProvisionError",
+        "ProvisionedStack",
+        "Resolver",
+        "ScheduleEvent",
+        "SqsEvent",
+        "StackContext",
+        "Template",
+        "TemplateError",
+        "UnresolvableError",
+        "find_template",
+        "load_template",
+        "local_session",
+        "provision",
+    ]
+    assert all(hasattr(batonflow.emulator, name) for name in batonflow.emulator.__all__)
+    assert all(hasattr(batonflow.infra, name) for name in batonflow.infra.__all__)

@@ -17,9 +17,21 @@ WORKFLOW = {
     "name": "three_steps",
     "version": 1,
     "tasks": [
-        {"name": "fetch", "taskReferenceName": "fetch_ref", "inputParameters": {"user": "${workflow.input.user}"}},
-        {"name": "enrich", "taskReferenceName": "enrich_ref", "inputParameters": {"p": "${fetch_ref.output.profile}"}},
-        {"name": "store", "taskReferenceName": "store_ref", "inputParameters": {"score": "${enrich_ref.output.score}"}},
+        {
+            "name": "fetch",
+            "taskReferenceName": "fetch_ref",
+            "inputParameters": {"user": "${workflow.input.user}"},
+        },
+        {
+            "name": "enrich",
+            "taskReferenceName": "enrich_ref",
+            "inputParameters": {"p": "${fetch_ref.output.profile}"},
+        },
+        {
+            "name": "store",
+            "taskReferenceName": "store_ref",
+            "inputParameters": {"score": "${enrich_ref.output.score}"},
+        },
     ],
     "outputParameters": {"id": "${store_ref.output.id}"},
 }
@@ -46,7 +58,9 @@ def poll_one(harness: Harness, task_type: str) -> dict:
     return tasks[0]
 
 
-def report(harness: Harness, task: dict, status: str = "COMPLETED", output: dict | None = None, **extra) -> None:
+def report(
+    harness: Harness, task: dict, status: str = "COMPLETED", output: dict | None = None, **extra
+) -> None:
     body = {
         "workflowInstanceId": task["workflowInstanceId"],
         "taskId": task["taskId"],
@@ -70,7 +84,11 @@ def test_rest_workers_complete_three_tasks_and_the_workflow_reads_back_in_conduc
     workflow_id = start(harness)
 
     fetch = poll_one(harness, "fetch")
-    assert fetch["status"] == "IN_PROGRESS" and fetch["inputData"] == {"user": "ada"} and fetch["workerId"] == "w1"
+    assert (
+        fetch["status"] == "IN_PROGRESS"
+        and fetch["inputData"] == {"user": "ada"}
+        and fetch["workerId"] == "w1"
+    )
     report(harness, fetch, output={"profile": {"name": "Ada"}})
     enrich = poll_one(harness, "enrich")
     assert enrich["inputData"] == {"p": {"name": "Ada"}}
@@ -86,7 +104,11 @@ def test_rest_workers_complete_three_tasks_and_the_workflow_reads_back_in_conduc
     assert [t["referenceTaskName"] for t in result["tasks"]] == ["fetch_ref", "enrich_ref", "store_ref"]
     assert [t["seq"] for t in result["tasks"]] == [1, 2, 3]
     assert all(t["status"] == "COMPLETED" for t in result["tasks"])
-    assert all(isinstance(t[k], int) and t[k] > 0 for t in result["tasks"] for k in ("scheduledTime", "startTime", "endTime"))
+    assert all(
+        isinstance(t[k], int) and t[k] > 0
+        for t in result["tasks"]
+        for k in ("scheduledTime", "startTime", "endTime")
+    )
     assert result["endTime"] >= result["createTime"] > 0
     assert result["workflowDefinition"]["tasks"][0]["taskDefinition"]["retryCount"] == 2
 
@@ -100,8 +122,12 @@ def test_sqs_native_results_drive_the_workflow_and_duplicates_change_nothing(har
         task = json.loads(message["Body"])
         assert task["taskType"] == task_type
         result = ResultMessage(
-            workflowInstanceId=task["workflowInstanceId"], taskId=task["taskId"], status="COMPLETED",
-            outputData=output, workerId="sqs-worker", startTime=harness.clock.now,
+            workflowInstanceId=task["workflowInstanceId"],
+            taskId=task["taskId"],
+            status="COMPLETED",
+            outputData=output,
+            workerId="sqs-worker",
+            startTime=harness.clock.now,
         )
         for _ in range(2):  # the same result delivered twice
             harness.runtime.sqs.send_message(QueueUrl=results_url, MessageBody=result.to_json())
@@ -120,7 +146,9 @@ def test_a_decider_message_delivered_twice_schedules_each_task_once(harness: Har
     workflow_id = response.text
     [start_message] = harness.receive_all(harness.queue_url("DeciderQueue"))
     harness.runtime.sqs.change_message_visibility(
-        QueueUrl=harness.queue_url("DeciderQueue"), ReceiptHandle=start_message["ReceiptHandle"], VisibilityTimeout=0
+        QueueUrl=harness.queue_url("DeciderQueue"),
+        ReceiptHandle=start_message["ReceiptHandle"],
+        VisibilityTimeout=0,
     )
     harness.runtime.queues.wake_workflows([workflow_id], "task")
     harness.pump()

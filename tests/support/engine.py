@@ -12,7 +12,9 @@ from batonflow.model import TaskDef, TaskStatus, Workflow, WorkflowDef, Workflow
 T0 = 1_700_000_000_000
 
 
-def definition(tasks: list[dict[str, Any]], task_defs: dict[str, dict[str, Any]] | None = None, **extra: Any) -> WorkflowDef:
+def definition(
+    tasks: list[dict[str, Any]], task_defs: dict[str, dict[str, Any]] | None = None, **extra: Any
+) -> WorkflowDef:
     """A definition snapshot with TaskDefs embedded as the start service would (defaults when not given)."""
     task_defs = task_defs or {}
     parsed = WorkflowDef.model_validate({"name": extra.pop("name", "wf"), "tasks": tasks, **extra})
@@ -20,12 +22,18 @@ def definition(tasks: list[dict[str, Any]], task_defs: dict[str, dict[str, Any]]
     def embed(task: WorkflowTask) -> WorkflowTask:
         if task.task_definition is not None:
             return task
-        return task.model_copy(update={"task_definition": TaskDef.model_validate({"name": task.name, **task_defs.get(task.name, {})})})
+        return task.model_copy(
+            update={
+                "task_definition": TaskDef.model_validate({"name": task.name, **task_defs.get(task.name, {})})
+            }
+        )
 
     return parsed.model_copy(update={"tasks": [embed(t) for t in parsed.tasks]})
 
 
-def new_workflow(defn: WorkflowDef, workflow_input: dict[str, Any] | None = None, *, now: int = T0) -> WorkflowState:
+def new_workflow(
+    defn: WorkflowDef, workflow_input: dict[str, Any] | None = None, *, now: int = T0
+) -> WorkflowState:
     workflow = Workflow(
         workflow_id="wf-1",
         workflow_definition=defn,
@@ -79,7 +87,12 @@ def worker_poll(state: WorkflowState, reference: str, now: int) -> WorkflowState
     task = current(state, reference)
     assert task.status == TaskStatus.SCHEDULED
     leased = task.model_copy(
-        update={"status": TaskStatus.IN_PROGRESS, "start_time": now, "update_time": now, "poll_count": task.poll_count + 1}
+        update={
+            "status": TaskStatus.IN_PROGRESS,
+            "start_time": now,
+            "update_time": now,
+            "poll_count": task.poll_count + 1,
+        }
     )
     return _replace(state, leased)
 
@@ -110,4 +123,6 @@ def worker_result(
 
 def _replace(state: WorkflowState, task) -> WorkflowState:
     tasks = [task if t.task_id == task.task_id else t for t in state.workflow.tasks]
-    return WorkflowState(workflow=state.workflow.model_copy(update={"tasks": tasks}), generation=state.generation)
+    return WorkflowState(
+        workflow=state.workflow.model_copy(update={"tasks": tasks}), generation=state.generation
+    )

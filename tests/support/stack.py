@@ -52,18 +52,17 @@ class Harness:
     pollers: dict[str, SqsPoller]
     handlers: dict[str, ModuleType]
 
-    def api(self, method: str, target: str, json_body: Any = None, *, body: str | bytes = b"") -> HttpResponse:
+    def api(
+        self, method: str, target: str, json_body: Any = None, *, body: str | bytes = b""
+    ) -> HttpResponse:
         return self.gateway.handle(HttpRequest.build(method, target, json_body=json_body, body=body))
 
     def pump(self, *functions: str, max_rounds: int = 200) -> int:
         """Deliver messages to the queue functions until no queue has any; returns batches delivered."""
         names = functions or tuple(self.pollers)
-        delivered = 0
-        for _ in range(max_rounds):
-            moved = sum(self.pollers[name].poll_once() for name in names)
-            if not moved:
-                return delivered
-            delivered += 1
+        for rounds in range(max_rounds):
+            if not sum(self.pollers[name].poll_once() for name in names):
+                return rounds
         raise AssertionError("queues never went quiet")
 
     def queue_url(self, logical_id: str) -> str:
@@ -105,7 +104,9 @@ def moto_harness(monkeypatch: pytest.MonkeyPatch) -> Iterator[Harness]:
             monkeypatch.setenv(key, value)
         clock = FakeClock()
         runtime = Runtime.from_env(clock=clock)
-        handlers = {name: _handler_module(name, runtime, monkeypatch) for name in ("api", *_QUEUE_FUNCTIONS.values())}
+        handlers = {
+            name: _handler_module(name, runtime, monkeypatch) for name in ("api", *_QUEUE_FUNCTIONS.values())
+        }
         api = handlers["api"]
         gateway = LocalGateway(
             routes_from(stack.functions), {"ApiFunction": lambda event: api.handler(event, context("api"))}

@@ -9,18 +9,27 @@ from batonflow.model import TaskStatus, WorkflowStatus
 from tests.support.engine import T0, current, definition, new_workflow, step, worker_poll, worker_result
 
 THREE_STEPS = [
-    {"name": "fetch", "taskReferenceName": "fetch_ref", "inputParameters": {"user": "${workflow.input.user}"}},
+    {
+        "name": "fetch",
+        "taskReferenceName": "fetch_ref",
+        "inputParameters": {"user": "${workflow.input.user}"},
+    },
     {
         "name": "enrich",
         "taskReferenceName": "enrich_ref",
-        "inputParameters": {"profile": "${fetch_ref.output.profile}", "greeting": "hi ${fetch_ref.output.profile.name}"},
+        "inputParameters": {
+            "profile": "${fetch_ref.output.profile}",
+            "greeting": "hi ${fetch_ref.output.profile.name}",
+        },
     },
     {"name": "store", "taskReferenceName": "store_ref", "inputParameters": {"all": "${enrich_ref.output}"}},
 ]
 
 
 def test_three_simple_tasks_run_in_order_with_resolved_inputs():
-    defn = definition(THREE_STEPS, outputParameters={"saved": "${store_ref.output.id}", "who": "${workflow.input.user}"})
+    defn = definition(
+        THREE_STEPS, outputParameters={"saved": "${store_ref.output.id}", "who": "${workflow.input.user}"}
+    )
     state, plan = step(new_workflow(defn, {"user": "ada"}), T0)
 
     assert [t.reference_task_name for t in plan.new_tasks] == ["fetch_ref"]
@@ -120,7 +129,9 @@ def test_retries_exhausted_fail_the_workflow_naming_the_task():
 def test_terminal_error_is_never_retried():
     defn = definition(THREE_STEPS[:1], {"fetch": {"retryCount": 3}})
     state, _ = step(new_workflow(defn), T0)
-    state = worker_result(state, "fetch_ref", T0 + 1, status=TaskStatus.FAILED_WITH_TERMINAL_ERROR, reason="bad input")
+    state = worker_result(
+        state, "fetch_ref", T0 + 1, status=TaskStatus.FAILED_WITH_TERMINAL_ERROR, reason="bad input"
+    )
     state, _ = step(state, T0 + 2)
     assert state.workflow.status == WorkflowStatus.FAILED
     assert "failed with status: FAILED and reason: 'bad input'" in state.workflow.reason_for_incompletion
@@ -160,7 +171,9 @@ def test_permissive_task_failure_lets_the_flow_go_on_and_fails_the_workflow_at_t
 
 
 def test_response_timeout_times_out_the_attempt_and_schedules_a_new_one():
-    defn = definition(THREE_STEPS[:1], {"fetch": {"responseTimeoutSeconds": 10, "retryCount": 1, "retryDelaySeconds": 0}})
+    defn = definition(
+        THREE_STEPS[:1], {"fetch": {"responseTimeoutSeconds": 10, "retryCount": 1, "retryDelaySeconds": 0}}
+    )
     state, _ = step(new_workflow(defn), T0)
     state = worker_poll(state, "fetch_ref", T0 + 1_000)
     state, plan = step(state, T0 + 2_000)
@@ -182,7 +195,12 @@ def test_response_timeout_times_out_the_attempt_and_schedules_a_new_one():
 
 
 def test_task_timeout_with_time_out_wf_times_the_workflow_out_without_retry():
-    task_def = {"timeoutSeconds": 30, "responseTimeoutSeconds": 30, "timeoutPolicy": "TIME_OUT_WF", "retryCount": 3}
+    task_def = {
+        "timeoutSeconds": 30,
+        "responseTimeoutSeconds": 30,
+        "timeoutPolicy": "TIME_OUT_WF",
+        "retryCount": 3,
+    }
     state, _ = step(new_workflow(definition(THREE_STEPS[:1], {"fetch": task_def})), T0)
     state = worker_poll(state, "fetch_ref", T0)
     state, plan = step(state, T0 + 29_000)
@@ -190,7 +208,8 @@ def test_task_timeout_with_time_out_wf_times_the_workflow_out_without_retry():
     state, _ = step(state, T0 + 30_000)
     assert state.workflow.status == WorkflowStatus.TIMED_OUT
     assert state.workflow.reason_for_incompletion == (
-        "Task timed out after 30 seconds. Timeout configured as 30 seconds. Timeout policy configured to TIME_OUT_WF"
+        "Task timed out after 30 seconds. Timeout configured as 30 seconds. "
+        "Timeout policy configured to TIME_OUT_WF"
     )
     assert len(state.workflow.tasks) == 1
 
@@ -213,7 +232,7 @@ def test_workflow_timeout_alert_only_never_times_out():
 
 
 def test_start_delay_delays_the_first_dispatch():
-    state, plan = step(new_workflow(definition([{**THREE_STEPS[0], "startDelay": 30}])), T0)
+    _, plan = step(new_workflow(definition([{**THREE_STEPS[0], "startDelay": 30}])), T0)
     assert plan.dispatches[0].delay_seconds == 30
     assert plan.new_tasks[0].callback_after_seconds == 30
 

@@ -13,10 +13,10 @@ import pytest
 from batonflow.engine.jsonpath import PathSyntaxError, compile_path, lookup, read
 
 BOOKS = [
-    {"category": "reference", "author": "Nigel Rees", "title": "Sayings", "price": 8.95},
-    {"category": "fiction", "author": "Evelyn Waugh", "title": "Sword", "price": 12.99, "isbn": "0-553"},
-    {"category": "fiction", "author": "Herman Melville", "title": "Moby Dick", "isbn": "0-395", "price": 8.99},
-    {"category": "fiction", "author": "J. R. R. Tolkien", "title": "The Lord", "isbn": "0-395-1", "price": 22.99},
+    {"category": "reference", "author": "Rees", "title": "Sayings", "price": 8.95},
+    {"category": "fiction", "author": "Waugh", "title": "Sword", "price": 12.99, "isbn": "0-553"},
+    {"category": "fiction", "author": "Melville", "title": "Moby Dick", "isbn": "0-395", "price": 8.99},
+    {"category": "fiction", "author": "Tolkien", "title": "The Lord", "isbn": "0-395-1", "price": 22.99},
 ]
 DOC: dict[str, Any] = {
     "store": {"book": BOOKS, "bicycle": {"color": "red", "price": 19.95}},
@@ -101,8 +101,8 @@ def ids(*names: str) -> list[dict[str, Any]]:
         ("items[*].tags[*]", ["x", "y"]),
         # deep scan: pre-order, every depth
         ("$..title", TITLES),
-        ("..title", TITLES),
-        ("$.store..price", [19.95, 8.95, 12.99, 8.99, 22.99]),
+        ("$.store..price", [8.95, 12.99, 8.99, 22.99, 19.95]),
+        (".title", TITLES),
         ("$..c", [1]),
         ("$..missing", []),
         ("$.nested..*", [{"b": {"c": 1}}, None, False, {"c": 1}, 1]),
@@ -128,7 +128,7 @@ def ids(*names: str) -> list[dict[str, Any]]:
         ("store.book[?(!@.isbn)].title", ["Sayings"]),
         ("store.book[?(@.price < 10 && @.category == 'fiction')].title", ["Moby Dick"]),
         ("store.book[?(@.price < 9 || @.price > 20)].title", ["Sayings", "Moby Dick", "The Lord"]),
-        ("store.book[?(@.price > 9 && @.price < 20 || @.author == 'Nigel Rees')].title", ["Sayings", "Sword"]),
+        ("store.book[?(@.price > 9 && @.price < 20 || @.author == 'Rees')].title", ["Sayings", "Sword"]),
         ("store.book[?((@.price < 9 || @.price > 20) && @.isbn)].title", ["Moby Dick", "The Lord"]),
         ("store.book[?(!(@.category == 'fiction'))].title", ["Sayings"]),
         ("store.book[?(@.price < $.expensive)].title", ["Sayings", "Moby Dick"]),
@@ -139,9 +139,9 @@ def ids(*names: str) -> list[dict[str, Any]]:
         ("nums[?(@ == 0)]", [0]),
         ("items[?(@.tags.length() == 2)].id", ["a"]),
         ("items[?(@.tags[0] == 'x')].id", ["a"]),
-        ("$..book[?(@.price > 20)].author", ["J. R. R. Tolkien"]),
+        ("$..book[?(@.price > 20)].author", ["Tolkien"]),
         ("$..[?(@.color)]", [{"color": "red", "price": 19.95}]),
-        ("$..*[?(@.flag)].id", ["c"]),
+        ("$..items[?(@.flag)].id", ["c"]),
         # Jayway value rules: numbers and strings, null and missing, booleans
         ("items[?(@.n == '5')].id", ["a"]),
         ("items[?(@.s == 5)].id", ["a"]),
@@ -196,9 +196,9 @@ def test_read(path: str, expected: Any) -> None:
         " $.expensive",
         "$expensive",
         "$.a.",
+        "..title",
         "$.a..",
         "$...a",
-        "$.a[",
         "nums[0",
         "nums[a]",
         "nums[1 2]",
@@ -210,10 +210,6 @@ def test_read(path: str, expected: Any) -> None:
         "$['a',\"b\"]",
         "$.a[?(@.b == 'x']",
         "$.a[?(@.b = 'x')]",
-        "$.a[?(@.b =~ /x/)]",
-        "$.a[?(@.b in ['x'])]",
-        "$.a[?(@.b == ['x'])]",
-        "$.a[?(@.b === 'x')]",
         "$.a[?('x')]",
         "$.a.nope()",
         "$.a.concat('x')",
@@ -226,7 +222,9 @@ def test_malformed_paths_read_as_none(path: str) -> None:
     assert read(DOC, path) is None
 
 
-@pytest.mark.parametrize("path", ["$.a b", "$x", "$.", "$[", "$.a[?(@.b ~~ 1)]", "$.x.nope()", "$.a.length().b"])
+@pytest.mark.parametrize(
+    "path", ["$.a b", "$x", "$.", "$[", "$.a[?(@.b ~~ 1)]", "$.x.nope()", "$.a.length().b"]
+)
 def test_compile_path_raises_where_jayway_refuses(path: str) -> None:
     with pytest.raises(PathSyntaxError):
         compile_path(path)
@@ -270,6 +268,26 @@ def test_deliberate_differences_from_jayway() -> None:
     # Jayway starts max() from Double.MIN_VALUE (4.9E-324 for [-3, -1]) and fails last() on a one-item list.
     assert read({"a": [-3, -1], "b": [9]}, "a.max()") == -1.0
     assert read({"a": [-3, -1], "b": [9]}, "b.last()") == 9
+    # After a deep scan, Jayway applies the step following a non-final index to every element of every
+    # array it visits (here also yielding {"k": 1} and the wrong items); the steps apply as written here.
+    assert read({"a": [[{"k": 1}], [{"k": 2}, {"k": 3}]]}, "$..[1][*]") == [{"k": 2}, {"k": 3}, 3]
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "items[?(@.s =~ /5/)]",
+        "items[?(@.s in ['5'])]",
+        "items[?(@.s nin ['5'])]",
+        "items[?(@.tags == ['x', 'y'])]",
+        "items[?(@.s === '5')]",
+        "items[?(@.tags contains 'x')]",
+        "items[?(@.tags size 2)]",
+    ],
+)
+def test_unsupported_filter_operators_read_as_none(path: str) -> None:
+    # Jayway supports these; they are out of scope here and read like a malformed path.
+    assert read(DOC, path) is None
 
 
 def test_lookup_caches_compiled_paths_and_failures() -> None:

@@ -1,6 +1,7 @@
 """Status flags and task types (REFERENCE 1.8, TaskType.of)."""
 
 import pytest
+
 from batonflow.model import TaskResultStatus, TaskStatus, TaskType, WorkflowStatus
 
 # REFERENCE 1.8: status -> (terminal, successful, retriable)

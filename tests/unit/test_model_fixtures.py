@@ -12,6 +12,7 @@ import json
 from typing import Any
 
 import pytest
+
 from batonflow.model import SubWorkflowParams, TaskDef, WorkflowDef, validate_workflow_def
 
 # simple_workflow_1_integration_test.json

@@ -76,8 +76,12 @@ def test_a_parameter_annotated_task_context_gets_the_context() -> None:
     def fn(name: str, ctx: TaskContext) -> dict:
         return {"name": name, "ctx": ctx}
 
+    def with_rest(ctx: TaskContext, **rest) -> dict:
+        return {"ctx": ctx, **rest}
+
     ctx = context(name="Ada", ctx="an input value")
     assert bind(fn)(ctx) == {"name": "Ada", "ctx": ctx}
+    assert bind(with_rest)(ctx) == {"ctx": ctx, "name": "Ada"}
 
 
 def test_the_context_is_recognised_from_an_unresolvable_string_annotation() -> None:

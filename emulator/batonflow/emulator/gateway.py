@@ -25,13 +25,14 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import json
 import logging
 import re
 import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl, unquote
@@ -109,24 +110,6 @@ class Route:
     method: str
     path: str
     function: str
-    _pattern: re.Pattern[str] | None = field(init=False, compare=False, repr=False)
-    _variables: tuple[str, ...] = field(init=False, compare=False, repr=False)
-
-    def __post_init__(self) -> None:
-        if self.path == DEFAULT_ROUTE:
-            object.__setattr__(self, "_pattern", None)
-            object.__setattr__(self, "_variables", ())
-            return
-        parts, names = [], []
-        for segment in self.path.strip("/").split("/"):
-            variable = _VARIABLE.match(segment)
-            if variable is None:
-                parts.append(re.escape(segment))
-                continue
-            names.append(variable.group(1))
-            parts.append("(.+)" if variable.group(2) else "([^/]+)")
-        object.__setattr__(self, "_pattern", re.compile("/" + "/".join(parts)))
-        object.__setattr__(self, "_variables", tuple(names))
 
     @property
     def route_key(self) -> str:
@@ -134,20 +117,40 @@ class Route:
 
     @property
     def specificity(self) -> tuple[bool, bool, int, int, bool]:
-        """Sort key, most specific first: not default, not greedy, fewest variables, most literal
-        segments, explicit method."""
-        literals = len(self.path.strip("/").split("/")) - len(self._variables)
+        """Sort key, most specific first.
+
+        Not ``$default``, then no greedy variable, fewest variables, most literal segments, explicit method.
+        """
+        variables = len(_compile_path(self.path)[1])
+        literals = len(self.path.strip("/").split("/")) - variables
         greedy = "+}" in self.path
-        return (self.path == DEFAULT_ROUTE, greedy, len(self._variables), -literals, self.method == "ANY")
+        return (self.path == DEFAULT_ROUTE, greedy, variables, -literals, self.method == "ANY")
 
     def match(self, method: str, path: str) -> dict[str, str] | None:
         """Path parameters if this route serves ``method path`` (a decoded path), else ``None``."""
         if self.method not in ("ANY", method):
             return None
-        if self._pattern is None:
+        pattern, names = _compile_path(self.path)
+        if pattern is None:
             return {}
-        found = self._pattern.fullmatch(path)
-        return None if found is None else dict(zip(self._variables, found.groups(), strict=True))
+        found = pattern.fullmatch(path)
+        return None if found is None else dict(zip(names, found.groups(), strict=True))
+
+
+@functools.cache
+def _compile_path(path: str) -> tuple[re.Pattern[str] | None, tuple[str, ...]]:
+    """``/items/{id}/{proxy+}`` → a regex with one group per variable, and the variable names."""
+    if path == DEFAULT_ROUTE:
+        return None, ()
+    parts, names = [], []
+    for segment in path.strip("/").split("/"):
+        variable = _VARIABLE.match(segment)
+        if variable is None:
+            parts.append(re.escape(segment))
+            continue
+        names.append(variable.group(1))
+        parts.append("(.+)" if variable.group(2) else "([^/]+)")
+    return re.compile("/" + "/".join(parts)), tuple(names)
 
 
 def routes_from(functions: Iterable[FunctionSpec]) -> list[Route]:
@@ -190,7 +193,7 @@ class LocalGateway:
             if parameters is not None:
                 break
         else:
-            return _json_response(404, _NOT_FOUND, "")
+            return _json_response(404, _NOT_FOUND, self._new_id())
         request_id = self._new_id()
         event = self.event_for(request, route, parameters, request_id=request_id)
         try:
@@ -279,9 +282,7 @@ def lambda_result_to_response(result: Any, request_id: str) -> HttpResponse:
 
 
 def _json_response(status: int, payload: Any, request_id: str) -> HttpResponse:
-    headers = [("Content-Type", "application/json")]
-    if request_id:
-        headers.append(("apigw-requestid", request_id))
+    headers = [("Content-Type", "application/json"), ("apigw-requestid", request_id)]
     return HttpResponse(status=status, headers=headers, body=json.dumps(payload).encode("utf-8"))
 
 

@@ -48,7 +48,9 @@ class GatewayServer:
         if self._server is None:
             self._server = _Server((self._host, self._port), self._gateway)
             self._thread = threading.Thread(
-                target=self._server.serve_forever, kwargs={"poll_interval": 0.1}, name="baton-gateway"
+                target=self._server.serve_forever,
+                kwargs={"poll_interval": 0.1},
+                name=f"baton-gateway-{self._server.server_address[1]}",
             )
             self._thread.start()
         return self.url

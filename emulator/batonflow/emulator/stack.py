@@ -11,7 +11,9 @@
 5. serves the HttpApi routes over HTTP, runs one poller per SQS event and one thread per schedule.
 
 Every handler call goes through one :data:`~batonflow.emulator.lambda_runtime.Invoker` (``invoke=``), the
-seam for call counting and fault injection.
+seam for call counting and fault injection. Tests that want no background threads pass
+``start_pollers=False`` and call :meth:`BatonStack.pump`, or drive :attr:`BatonStack.gateway` without a
+socket (``serve_http=False``).
 
 One process means one ``os.environ``: two functions that need different values for one variable cannot
 both be emulated faithfully, so that raises :class:`EnvironmentConflictError` instead of silently picking

@@ -8,7 +8,7 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError as RouteNotFound
 
 from batonflow.api.errors import error_response, render
-from batonflow.api.metadata import metadata_router
+from batonflow.api.metadata import task_def_router, workflow_def_router
 from batonflow.api.responses import json_response
 from batonflow.api.tasks import task_router
 from batonflow.api.workflows import workflow_router
@@ -20,7 +20,8 @@ logger = logging.getLogger(__name__)
 
 def build_app(runtime: Runtime) -> APIGatewayHttpResolver:
     app = APIGatewayHttpResolver()
-    app.include_router(metadata_router(runtime))
+    app.include_router(task_def_router(runtime))
+    app.include_router(workflow_def_router(runtime))
     app.include_router(workflow_router(runtime))
     app.include_router(task_router(runtime))
 

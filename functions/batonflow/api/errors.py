@@ -15,7 +15,12 @@ INSTANCE = "baton"
 
 
 def error_response(status: int, message: str, *, retryable: bool = False, **extra: Any) -> Response:
-    body: dict[str, Any] = {"status": status, "message": message, "instance": INSTANCE, "retryable": retryable}
+    body: dict[str, Any] = {
+        "status": status,
+        "message": message,
+        "instance": INSTANCE,
+        "retryable": retryable,
+    }
     body.update(extra)
     return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=json.dumps(body))
 

@@ -12,7 +12,7 @@ from batonflow.service import metadata
 from batonflow.service.runtime import Runtime
 
 
-def metadata_router(runtime: Runtime) -> Router:
+def task_def_router(runtime: Runtime) -> Router:
     router = Router()
 
     @router.post("/api/metadata/taskdefs")
@@ -37,6 +37,12 @@ def metadata_router(runtime: Runtime) -> Router:
     def delete_task_def(name: str) -> Response:
         metadata.delete_task_def(runtime, path_value(name))
         return empty_response()
+
+    return router
+
+
+def workflow_def_router(runtime: Runtime) -> Router:
+    router = Router()
 
     @router.post("/api/metadata/workflow")
     def register_workflow_def() -> Response:

@@ -59,7 +59,11 @@ def task_router(runtime: Runtime) -> Router:
     @router.get("/api/tasks/poll/<task_type>")
     def single_poll(task_type: str) -> Response:
         leased = tasks.poll(
-            runtime, path_value(task_type), worker_id=query(router, "workerid"), count=1, timeout_ms=_SINGLE_POLL_WAIT_MS
+            runtime,
+            path_value(task_type),
+            worker_id=query(router, "workerid"),
+            count=1,
+            timeout_ms=_SINGLE_POLL_WAIT_MS,
         )
         return json_response(leased[0]) if leased else empty_response(204)
 

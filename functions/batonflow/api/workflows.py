@@ -46,7 +46,9 @@ def workflow_router(runtime: Runtime) -> Router:
     @router.get("/api/workflow/<workflow_id>")
     def get(workflow_id: str) -> Response:
         include_tasks = query_bool(router, "includeTasks", True)
-        return json_response(workflows.get_workflow(runtime, path_value(workflow_id), include_tasks=include_tasks))
+        return json_response(
+            workflows.get_workflow(runtime, path_value(workflow_id), include_tasks=include_tasks)
+        )
 
     @router.get("/api/workflow/<workflow_id>/status")
     def status(workflow_id: str) -> Response:

@@ -6,6 +6,7 @@ Built once per decide: it costs one walk over the definition, far less than the 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
 from batonflow.model import WorkflowDef, WorkflowTask
 
 

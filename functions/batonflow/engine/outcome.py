@@ -25,7 +25,11 @@ def cancel_open_tasks(decision: Decision) -> None:
         if not task.status.is_terminal:
             decision.update_task(
                 task.model_copy(
-                    update={"status": TaskStatus.CANCELED, "end_time": decision.now, "update_time": decision.now}
+                    update={
+                        "status": TaskStatus.CANCELED,
+                        "end_time": decision.now,
+                        "update_time": decision.now,
+                    }
                 )
             )
 

@@ -11,8 +11,8 @@ from batonflow.model import Workflow
 @dataclass(frozen=True)
 class WorkflowState:
     workflow: Workflow
-    """The execution, its definition snapshot (``workflow_definition``) and every task attempt in ``tasks``."""
+    """The execution, its definition snapshot (``workflow_definition``) and all task attempts (``tasks``)."""
     generation: int = 0
     """Bumped by a restart; part of every task id so a restarted run gets new ids."""
     environment: Mapping[str, str] = field(default_factory=dict)
-    """Values ``${workflow.env.X}``/``${NETFLIX_ENV}`` may read: an explicit allow-list, never os.environ."""
+    """What ``${workflow.env.X}`` and ``${NETFLIX_ENV}`` may read: an allow-list, never os.environ."""

@@ -40,20 +40,23 @@ def task_expiry(task: Task, now: int) -> Expiry | None:
     poll_timeout = task_def.poll_timeout_seconds or 0
     if task.status == TaskStatus.SCHEDULED and poll_timeout > 0:
         elapsed = now - (task.scheduled_time + start_delay * _MS)
-        if elapsed >= (poll_timeout + task.callback_after_seconds) * _MS and policy != TaskTimeoutPolicy.ALERT_ONLY:
+        if (
+            elapsed >= (poll_timeout + task.callback_after_seconds) * _MS
+            and policy != TaskTimeoutPolicy.ALERT_ONLY
+        ):
             reason = (
                 f"Task poll timed out after {elapsed // _MS} seconds. Poll timeout configured as "
                 f"{poll_timeout} seconds. Timeout policy configured to {policy.value}"
             )
             return Expiry(reason, policy == TaskTimeoutPolicy.TIME_OUT_WF)
     response_timeout = task.response_timeout_seconds
-    if task.status == TaskStatus.IN_PROGRESS and response_timeout > 0:
-        if now - task.update_time >= (response_timeout + task.callback_after_seconds) * _MS:
-            reason = (
-                f"responseTimeout: {response_timeout} exceeded for the taskId: {task.task_id} "
-                f"with Task Definition: {task.task_def_name}"
-            )
-            return Expiry(reason, times_out_workflow=False)
+    response_deadline = task.update_time + (response_timeout + task.callback_after_seconds) * _MS
+    if task.status == TaskStatus.IN_PROGRESS and response_timeout > 0 and now >= response_deadline:
+        reason = (
+            f"responseTimeout: {response_timeout} exceeded for the taskId: {task.task_id} "
+            f"with Task Definition: {task.task_def_name}"
+        )
+        return Expiry(reason, times_out_workflow=False)
     return None
 
 
@@ -69,9 +72,13 @@ def task_deadline(task: Task) -> int | None:
         candidates.append(task.start_time + (start_delay + task_def.timeout_seconds) * _MS)
     poll_timeout = task_def.poll_timeout_seconds or 0
     if enforced and task.status == TaskStatus.SCHEDULED and poll_timeout > 0:
-        candidates.append(task.scheduled_time + (start_delay + poll_timeout + task.callback_after_seconds) * _MS)
+        candidates.append(
+            task.scheduled_time + (start_delay + poll_timeout + task.callback_after_seconds) * _MS
+        )
     if task.status == TaskStatus.IN_PROGRESS and task.response_timeout_seconds > 0:
-        candidates.append(task.update_time + (task.response_timeout_seconds + task.callback_after_seconds) * _MS)
+        candidates.append(
+            task.update_time + (task.response_timeout_seconds + task.callback_after_seconds) * _MS
+        )
     return min(candidates, default=None)
 
 

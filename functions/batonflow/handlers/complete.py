@@ -28,7 +28,9 @@ def record_handler(record: SQSRecord) -> None:
     try:
         outcome = apply_result(runtime, result, allow_timed_out=True)
     except (NotFoundError, BadRequestError) as error:
-        logger.warning("dropping a result that cannot apply: %s", error.message, extra={"taskId": result.task_id})
+        logger.warning(
+            "dropping a result that cannot apply: %s", error.message, extra={"taskId": result.task_id}
+        )
         return
     if outcome.wakes_decider:
         _to_wake.append(result.workflow_instance_id)
@@ -37,7 +39,9 @@ def record_handler(record: SQSRecord) -> None:
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     _to_wake.clear()
-    response = process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
+    response = process_partial_response(
+        event=event, record_handler=record_handler, processor=processor, context=context
+    )
     if _to_wake:
         runtime.queues.wake_workflows(_to_wake, DeciderReason.TASK)
     return response

@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Annotated, Any
 
+from pydantic import AfterValidator, Field
+
 from batonflow.model.base import ConductorModel
 from batonflow.model.enums import (
     IdempotencyStrategy,
@@ -22,7 +24,6 @@ from batonflow.model.enums import (
     TaskType,
     WorkflowTimeoutPolicy,
 )
-from pydantic import AfterValidator, Field
 
 
 class Auditable(ConductorModel):

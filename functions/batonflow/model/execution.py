@@ -16,11 +16,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, ClassVar, Generic, Self, TypeVar
 
+from pydantic import Field, computed_field, model_validator
+from pydantic_core import to_json
+
 from batonflow.model.base import ConductorModel
 from batonflow.model.definitions import TaskDef, WorkflowDef, WorkflowTask
 from batonflow.model.enums import IdempotencyStrategy, TaskResultStatus, TaskStatus, WorkflowStatus
-from pydantic import Field, computed_field, model_validator
-from pydantic_core import to_json
 
 VALIDATION_FAILED_MESSAGE = "Validation failed, check below errors for detail."
 

@@ -12,7 +12,7 @@ queue                  kind                carries
 ``task-<type>``        standard            :class:`TaskMessage`, one per scheduled task attempt
 ``results``            standard            :class:`ResultMessage` from SQS-native workers
 ``decider.fifo``       FIFO, group = wf id :class:`DeciderMessage` "look at workflow X again"
-``timers``             standard            :class:`TimerMessage`, re-sent until due (SQS caps delays at 15 min)
+``timers``             standard            :class:`TimerMessage`, re-sent until due (15-min SQS cap)
 =====================  ==================  ============================================================
 """
 

@@ -83,7 +83,10 @@ class Queues:
                 due = now + delay * 1000
                 timers.append(
                     TimerMessage(
-                        kind=TimerKind.DISPATCH, workflowId=message.workflow_instance_id, dueAt=due, task=message
+                        kind=TimerKind.DISPATCH,
+                        workflowId=message.workflow_instance_id,
+                        dueAt=due,
+                        task=message,
                     )
                 )
                 continue
@@ -132,5 +135,7 @@ class Queues:
                 continue
             response = self._client.send_message_batch(QueueUrl=url, Entries=chunk)
             if response.get("Failed"):
-                failed = ", ".join(f"{f['Id']}: {f.get('Message', f.get('Code'))}" for f in response["Failed"])
+                failed = ", ".join(
+                    f"{f['Id']}: {f.get('Message', f.get('Code'))}" for f in response["Failed"]
+                )
                 raise SendError(f"could not send to {url}: {failed}")

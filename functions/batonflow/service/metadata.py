@@ -23,7 +23,10 @@ def _pydantic_items(error: ValidationError, prefix: str) -> list[dict[str, Any]]
     items = []
     for detail in error.errors(include_url=False):
         location = ".".join(str(p) for p in detail["loc"])
-        entry: dict[str, Any] = {"path": f"{prefix}.{location}" if location else prefix, "message": detail["msg"]}
+        entry: dict[str, Any] = {
+            "path": f"{prefix}.{location}" if location else prefix,
+            "message": detail["msg"],
+        }
         value = detail.get("input")
         if isinstance(value, str | int | float | bool):
             entry["invalidValue"] = value
@@ -68,7 +71,9 @@ def parse_task_defs(data: Any) -> list[TaskDef]:
 def register_task_defs(runtime: Runtime, data: Any) -> None:
     now = runtime.clock()
     for definition in parse_task_defs(data):
-        runtime.definitions.put_task(definition.model_copy(update={"create_time": definition.create_time or now}))
+        runtime.definitions.put_task(
+            definition.model_copy(update={"create_time": definition.create_time or now})
+        )
 
 
 def update_task_def(runtime: Runtime, data: Any) -> None:
@@ -111,7 +116,9 @@ def register_workflow_def(runtime: Runtime, data: Any, *, overwrite: bool) -> No
     try:
         runtime.definitions.put_workflow(stamped, overwrite=overwrite)
     except store_errors.ConflictError as error:
-        raise ConflictError(f"Workflow with {definition.name}.{definition.version} already exists!") from error
+        raise ConflictError(
+            f"Workflow with {definition.name}.{definition.version} already exists!"
+        ) from error
 
 
 def upsert_workflow_defs(runtime: Runtime, data: Any) -> dict[str, Any]:

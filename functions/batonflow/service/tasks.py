@@ -118,14 +118,20 @@ def _store_logs(runtime: Runtime, task: Task, result: ResultMessage) -> None:
         runtime.executions.add_logs(
             task.task_id,
             [
-                {"log": str(entry.get("log", "")), "taskId": task.task_id, "createdTime": entry.get("createdTime")}
+                {
+                    "log": str(entry.get("log", "")),
+                    "taskId": task.task_id,
+                    "createdTime": entry.get("createdTime"),
+                }
                 for entry in result.logs
             ],
             now=runtime.clock(),
         )
 
 
-def poll(runtime: Runtime, task_type: str, *, worker_id: str | None, count: int, timeout_ms: int) -> list[Task]:
+def poll(
+    runtime: Runtime, task_type: str, *, worker_id: str | None, count: int, timeout_ms: int
+) -> list[Task]:
     """Lease up to ``count`` tasks of a type to a REST worker, waiting at most ``timeout_ms`` for the first.
 
     Each leased task becomes IN_PROGRESS (conditional on SCHEDULED, so two pollers never share one), gets a

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+
 from batonflow.model.wire import DeciderReason, TimerKind, TimerMessage
 from batonflow.service.runtime import Runtime
 

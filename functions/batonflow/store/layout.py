@@ -22,6 +22,7 @@ import zlib
 from dataclasses import dataclass, field
 from typing import Any
 
+from batonflow.model import Task, TaskStatus, Workflow, WorkflowStatus
 from batonflow.store.attrs import (
     Item,
     boolean,
@@ -33,7 +34,6 @@ from batonflow.store.attrs import (
     n,
     s,
 )
-from batonflow.model import Task, TaskStatus, Workflow, WorkflowStatus
 
 HEADER_SK = "#HEADER"
 TASK_SK_PREFIX = "T#"

@@ -25,7 +25,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from batonflow.infra.errors import ProvisionError, TemplateError, UnresolvableError
 from batonflow.infra.intrinsics import Physical, Resolver, StackContext, references
 from batonflow.infra.resources import PROVISIONERS, AwsClients
-from batonflow.infra.template import SERVERLESS_FUNCTION, FunctionSpec, Template
+from batonflow.infra.template import SERVERLESS_FUNCTION, FunctionSpec, Template, function_name
 
 logger = logging.getLogger(__name__)
 
@@ -105,7 +105,7 @@ def provision(
                 f"{logical_id} ({resource['Type']}) at {endpoint_url or 'AWS'}: {exc}"
             ) from exc
         logger.debug("provisioned %s -> %s", logical_id, resources[logical_id].ref)
-    resources.update(_emulated_resources(template, context))
+    resources.update(_emulated_resources(template, resolver))
     return ProvisionedStack(
         template=template,
         context=context,
@@ -171,15 +171,14 @@ def _creation_order(template: Template) -> list[str]:
     return order
 
 
-def _emulated_resources(template: Template, context: StackContext) -> dict[str, Physical]:
+def _emulated_resources(template: Template, resolver: Resolver) -> dict[str, Physical]:
     """Physical ids for what the emulator runs in-process instead of creating at the endpoint."""
+    context = resolver.context
     emulated: dict[str, Physical] = {}
-    arn_prefix = f"arn:{context.partition}"
     for name in template.resources_of_type(SERVERLESS_FUNCTION):
-        function_name = template.function_properties(name).get("FunctionName")
-        function_name = function_name if isinstance(function_name, str) else f"{context.stack_name}-{name}"
-        arn = f"{arn_prefix}:lambda:{context.region}:{context.account_id}:function:{function_name}"
-        emulated[name] = Physical(ref=function_name, attributes={"Arn": arn})
+        function = function_name(name, template.function_properties(name), resolver)
+        arn = f"arn:{context.partition}:lambda:{context.region}:{context.account_id}:function:{function}"
+        emulated[name] = Physical(ref=function, attributes={"Arn": arn})
     for name in template.resources_of_type(*_HTTP_API_TYPES):
         api_id = local_api_id(context.stack_name, name)
         emulated[name] = Physical(ref=api_id, attributes={"ApiId": api_id})

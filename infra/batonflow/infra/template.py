@@ -16,7 +16,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 
@@ -68,6 +68,7 @@ class HttpApiEvent:
 
 
 FunctionEvent = SqsEvent | ScheduleEvent | HttpApiEvent
+EventT = TypeVar("EventT", SqsEvent, ScheduleEvent, HttpApiEvent)
 
 
 @dataclass(frozen=True)
@@ -83,7 +84,7 @@ class FunctionSpec:
     runtime: str = ""
     function_name: str = ""
 
-    def events_of(self, kind: type[FunctionEvent]) -> list[Any]:
+    def events_of(self, kind: type[EventT]) -> list[EventT]:
         return [event for event in self.events if isinstance(event, kind)]
 
 
@@ -140,7 +141,7 @@ class Template:
     def functions(self, resolver: Resolver) -> list[FunctionSpec]:
         """Every serverless function, in template order, with its environment resolved."""
         return [
-            _function_spec(name, self.function_properties(name), resolver, resolver.context.stack_name)
+            _function_spec(name, self.function_properties(name), resolver)
             for name in self.resources_of_type(SERVERLESS_FUNCTION)
         ]
 
@@ -243,7 +244,7 @@ def _merge_globals(global_value: Any, local_value: Any) -> Any:
     return local_value
 
 
-def _function_spec(logical_id: str, props: Mapping[str, Any], resolver: Resolver, stack: str) -> FunctionSpec:
+def _function_spec(logical_id: str, props: Mapping[str, Any], resolver: Resolver) -> FunctionSpec:
     if "Handler" not in props:
         raise TemplateError(f"{logical_id}: no Handler (container-image functions cannot run locally)")
     variables = resolver.resolve((props.get("Environment") or {}).get("Variables") or {})
@@ -257,8 +258,14 @@ def _function_spec(logical_id: str, props: Mapping[str, Any], resolver: Resolver
             _event(logical_id, name, event, resolver) for name, event in (props.get("Events") or {}).items()
         ),
         runtime=str(resolver.resolve(props.get("Runtime", ""))),
-        function_name=str(resolver.resolve(props.get("FunctionName", f"{stack}-{logical_id}"))),
+        function_name=function_name(logical_id, props, resolver),
     )
+
+
+def function_name(logical_id: str, props: Mapping[str, Any], resolver: Resolver) -> str:
+    """``FunctionName``, else ``<stack>-<LogicalId>`` (SAM adds a random suffix; reruns must be stable)."""
+    default = f"{resolver.context.stack_name}-{logical_id}"
+    return str(resolver.resolve(props.get("FunctionName", default)))
 
 
 def _event(function: str, name: str, event: Mapping[str, Any], resolver: Resolver) -> FunctionEvent:

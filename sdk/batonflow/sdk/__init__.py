@@ -14,6 +14,12 @@ the path, a batch of ten tasks in three SQS calls. Run ``baton up``, export what
         run_workers()                           # until Ctrl-C / SIGTERM; running tasks get 30 s to finish
 
 Raise :class:`NonRetryableError` to fail for good, return :class:`TaskInProgress` to be called again later.
+Start and watch workflows with the REST client::
+
+    client = BatonClient("http://127.0.0.1:8080")
+    workflow_id = client.start_workflow("greetings", {"name": "Ada"})
+    print(client.wait_for_workflow(workflow_id)["output"])
+
 The runtime's contract with the engine (leases, redelivery, stopping) is in :mod:`batonflow.sdk.runner`.
 """
 

@@ -30,8 +30,9 @@ class BatonApiError(Exception):
     @property
     def retryable(self) -> bool:
         """Conductor's ``retryable`` flag; without one, server errors and no answer count as retryable."""
-        if isinstance(self.body, dict) and isinstance(self.body.get("retryable"), bool):
-            return self.body["retryable"]
+        flag = self.body.get("retryable") if isinstance(self.body, dict) else None
+        if isinstance(flag, bool):
+            return flag
         return self.status == 0 or self.status >= 500
 
 
@@ -80,7 +81,10 @@ class BatonClient:
 
     def get_workflow(self, workflow_id: str, include_tasks: bool = True) -> dict[str, Any]:
         query = {"includeTasks": include_tasks}
-        return self._request("GET", f"/workflow/{_segment(workflow_id)}", query=query)
+        workflow = self._request("GET", f"/workflow/{_segment(workflow_id)}", query=query)
+        if not isinstance(workflow, dict):
+            raise BatonApiError(200, "the answer is not a workflow object", workflow)
+        return workflow
 
     def wait_for_workflow(
         self, workflow_id: str, timeout_s: float = 30.0, poll_interval_s: float = 0.2

@@ -65,7 +65,7 @@ def bind(fn: Callable[..., Any]) -> Invoke:
         elif param.kind is not param.VAR_POSITIONAL:
             slot = (param.name, param.default, _is_context(param.annotation))
             (positional if param.kind is param.POSITIONAL_ONLY else keyword).append(slot)
-    bound_names = {name for name, _, is_ctx in positional + keyword if not is_ctx}
+    named = {name for name, _, _ in positional + keyword}
     is_async = inspect.iscoroutinefunction(fn)
 
     def value(ctx: TaskContext, name: str, default: Any, is_ctx: bool) -> Any:
@@ -79,7 +79,7 @@ def bind(fn: Callable[..., Any]) -> Invoke:
         args = [value(ctx, *slot) for slot in positional]
         kwargs = {slot[0]: value(ctx, *slot) for slot in keyword}
         if takes_rest:
-            kwargs.update((k, v) for k, v in ctx.input_data.items() if k not in bound_names)
+            kwargs.update((k, v) for k, v in ctx.input_data.items() if k not in named)
         if is_async:
             return asyncio.run(fn(*args, **kwargs))
         return fn(*args, **kwargs)

@@ -144,14 +144,14 @@ class Poller:
 
     def _queue_url(self) -> str:
         try:
-            return self._sqs.get_queue_url(QueueName=self.queue_name)["QueueUrl"]
+            return str(self._sqs.get_queue_url(QueueName=self.queue_name)["QueueUrl"])
         except self._sqs.exceptions.QueueDoesNotExist:
             pass
         try:
-            return self._sqs.create_queue(QueueName=self.queue_name)["QueueUrl"]
+            return str(self._sqs.create_queue(QueueName=self.queue_name)["QueueUrl"])
         except ClientError:
             # Created meanwhile with other attributes (CreateQueue only matches identical ones): use it.
-            return self._sqs.get_queue_url(QueueName=self.queue_name)["QueueUrl"]
+            return str(self._sqs.get_queue_url(QueueName=self.queue_name)["QueueUrl"])
 
     def _failed(self, what: str, exc: Exception) -> bool:
         """Log and back off; True if stopping was requested meanwhile."""

@@ -11,25 +11,33 @@ A task attempt is one :class:`~batonflow.model.wire.TaskMessage` on ``<prefix>ta
 3. **then** deletes the task message (:mod:`batonflow.sdk.reporter`).
 
 A message received a second time (``ApproximateReceiveCount >= 2``) means the worker that held it lost its
-lease: it died, hung without renewing, or crashed between steps 2 and 3. The runtime does **not** run it
-again, which would be a second, unaccounted execution, possibly concurrent with a first one still running
-somewhere. It reports ``status: "TIMED_OUT"`` with ``reasonForIncompletion`` = :data:`LEASE_EXPIRED_REASON`,
-then deletes the message. The engine applies that report only if the attempt is still unfinished (after a
-crash between 2 and 3 it already has the real result, and the late report changes nothing), and retries the
-task per its definition with a new attempt, which is a new message. Consequences for the stack:
+lease: it died, was cut off from SQS for longer than a lease, or crashed between steps 2 and 3. The
+runtime does **not** run it again, which would be a second, unaccounted execution, possibly concurrent
+with a first one still running somewhere. It reports ``status: "TIMED_OUT"`` with
+``reasonForIncompletion`` = :data:`LEASE_EXPIRED_REASON`, then deletes the message. The engine applies
+that report only if the attempt is still unfinished (after a crash between 2 and 3 it already has the
+real result, and the late report changes nothing), and retries the task per its definition with a new
+attempt, which is a new message. Consequences for the stack:
 
 * a task queue's redrive policy, if any, needs ``maxReceiveCount >= 2``, or the second delivery that
   carries the lease-expiry report goes to the dead-letter queue instead;
-* a dead worker's task is retried after about one lease, far sooner than Conductor's
-  ``responseTimeoutSeconds`` (default 3600 s) would notice; the engine keeps that timeout for workers
-  that poll over REST.
+* a dead worker's task is retried about one lease later, as soon as another worker of its type polls,
+  far sooner than Conductor's ``responseTimeoutSeconds`` (default 3600 s) would notice; the engine keeps
+  its own timeouts as the backstop (no worker left, REST workers);
+* the lease is renewed for as long as the function runs, hung or not: how long a task may take is the
+  engine's ``timeoutSeconds``/``responseTimeoutSeconds``, whose expiry makes the late result a no-op.
 
 Stopping (``stop()``, SIGINT, SIGTERM): polling stops; a long poll already under way is waited for (up to
 ``wait_seconds``) and what it brings is still run, because a message given back would come round again
 as a redelivery and cost the task an attempt. Running tasks get until ``grace_seconds`` after the stop
 request to finish and report; tasks still running then are abandoned (their threads are daemons): their
-leases are no longer renewed, so their messages reappear and are reported TIMED_OUT. A second SIGINT
-during the grace period stops at once (``KeyboardInterrupt``).
+leases are no longer renewed, so their messages reappear and are reported TIMED_OUT. A second signal
+during the grace period gets the default behaviour (``KeyboardInterrupt`` for SIGINT, exit for SIGTERM).
+
+Rejected: running a redelivered message (at-least-once execution, see above); handing received messages
+back on stop (each would come back as a redelivery); one heartbeat call per task (conductor-python's
+way: ten times the calls of one batch); ``ThreadPoolExecutor`` (it joins its threads at exit, so one
+hung task would keep a stopped process alive).
 
 Cost, counted in ``tests/functional/test_sdk_worker.py``: per busy poll one ReceiveMessage for up to ten
 tasks, one SendMessageBatch and one DeleteMessageBatch per ten results finishing together, one
@@ -60,6 +68,7 @@ __all__ = ["LEASE_EXPIRED_REASON", "WorkerRunner", "run_workers"]
 log = logging.getLogger(__name__)
 
 _FINAL_FLUSH_SECONDS = 10.0
+_SIGNAL_CHECK_SECONDS = 1.0
 
 
 class _StopSignal(BaseException):
@@ -155,6 +164,11 @@ class WorkerRunner:
         def remaining() -> float:
             return max(0.0, deadline - time.monotonic())
 
+        log.info(
+            "stopping: waiting up to %.0f s for %d running tasks and the current long polls",
+            grace,
+            self._reporter.running,
+        )
         for poller in self._pollers:
             poller.wake()
         for poller in self._pollers:
@@ -188,7 +202,10 @@ class WorkerRunner:
                 for signum in (signal.SIGINT, signal.SIGTERM):
                     previous[signum] = signal.signal(signum, on_signal)
             self.start()
-            self._stop_requested.wait()
+            # Timed waits: a signal delivered to another thread only runs its handler once the main thread
+            # wakes, and an untimed lock wait may never wake.
+            while not self._stop_requested.wait(_SIGNAL_CHECK_SECONDS):
+                pass
         except _StopSignal as sig:
             log.info("%s received: stopping", signal.Signals(sig.args[0]).name)
         finally:

@@ -19,6 +19,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+MAX_VISIBILITY_SECONDS = 43_200  # SQS: 12 hours
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -42,8 +44,10 @@ class Worker:
     ) -> None:
         if concurrency < 1:
             raise ValueError(f"concurrency must be at least 1, got {concurrency}")
-        if lease_seconds < 3:
-            raise ValueError(f"lease_seconds must be at least 3 (renewed every third), got {lease_seconds}")
+        if not 3 <= lease_seconds <= MAX_VISIBILITY_SECONDS:
+            raise ValueError(
+                f"lease_seconds must be between 3 and 43200 (SQS visibility), got {lease_seconds}"
+            )
         if not 0 <= wait_seconds <= 20:
             raise ValueError(f"wait_seconds must be between 0 and 20 (SQS long poll), got {wait_seconds}")
         self.task_type = task_type

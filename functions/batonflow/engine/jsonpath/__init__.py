@@ -16,8 +16,12 @@ document. This package reproduces what workflows rely on, checked case by case a
 
 Not supported, read as malformed (None): function arguments (``concat``, ``append``, ``index``), steps after a
 function, the filter operators ``=~ === !== in nin subsetof anyof noneof size empty contains``, JSON literals
-in filters and ``[?]`` placeholders. ``max()`` returns the true maximum where Jayway, starting from
-``Double.MIN_VALUE``, answers 4.9E-324 for all-negative input.
+in filters and ``[?]`` placeholders.
+
+Jayway defects not reproduced: ``max()`` starts from ``Double.MIN_VALUE`` (4.9E-324 for all-negative input),
+``last()`` fails on a one-item list, and after a deep scan an index, slice, wildcard or filter that is not the
+last step makes Jayway apply the *following* step to every element of every array visited (with results that
+depend on traversal order). Here those give the true maximum, the last item, and the steps as written.
 
 Compiled paths are cached on their text (``lru_cache``): the same few paths are read on every scheduling pass.
 """

@@ -46,9 +46,7 @@ class WorkerOperator(Operator):
         retry_count = failed.retry_count + 1
         task_id = decision.new_task_id(failed.reference_task_name, retry_count)
         input_data = dict(failed.input_data)
-        input_data.update(
-            resolve_task_input(decision, workflow_task, workflow_task.task_definition, task_id)
-        )
+        input_data.update(resolve_task_input(decision, workflow_task, workflow_task.task_definition, task_id))
         attempt = failed.model_copy(
             update={
                 "task_id": task_id,

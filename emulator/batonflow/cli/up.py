@@ -1,0 +1,83 @@
+"""``baton up``: the whole stack in this process, from template.yaml, on an embedded moto server."""
+
+from __future__ import annotations
+
+import signal
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.panel import Panel
+
+console = Console()
+
+
+def up(
+    port: Annotated[int, typer.Option(help="Port of the local API.")] = 8080,
+    host: Annotated[
+        str, typer.Option(help="Interface to bind; keep loopback unless you mean it.")
+    ] = "127.0.0.1",
+    endpoint: Annotated[
+        str | None,
+        typer.Option(
+            help="Use this AWS endpoint (LocalStack, another moto server) instead of an embedded one."
+        ),
+    ] = None,
+    region: Annotated[str, typer.Option(help="AWS region name for the local resources.")] = "us-east-1",
+    stack_name: Annotated[str, typer.Option(help="Prefix of every resource name.")] = "baton-dev",
+    demo: Annotated[
+        bool, typer.Option("--demo", help="Register an example workflow, run a worker and show it complete.")
+    ] = False,
+) -> None:
+    """Run Baton locally: API, decider, timers and sweeper, same handlers and template as on AWS."""
+    from batonflow.emulator.stack import BatonStack
+
+    _stop_on_signals()
+
+    with console.status("Starting Baton (moto, tables, queues, handlers)..."):
+        stack = BatonStack(host=host, port=port, endpoint_url=endpoint, region=region, stack_name=stack_name)
+        try:
+            stack.start()
+        except OSError as error:
+            console.print(f"[red]Could not start:[/red] {error}")
+            raise typer.Exit(1) from error
+    try:
+        _print_banner(stack)
+        if demo:
+            from batonflow.cli.demo import run_demo
+
+            run_demo(stack, console)
+        console.print("Press [bold]Ctrl-C[/bold] to stop.")
+        stack.wait()
+    except KeyboardInterrupt:
+        console.print("\nStopping...")
+    finally:
+        from batonflow.cli.demo import stop_demo_workers
+
+        stop_demo_workers()
+        stack.stop()
+    console.print("Stopped.")
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def _stop_on_signals() -> None:
+    """Ctrl-C and SIGTERM both stop cleanly, even when started where SIGINT is ignored (``cmd &``)."""
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, _interrupt)
+
+
+def _print_banner(stack) -> None:
+    exports = "\n".join(
+        f"export {name}={value}" for name, value in sorted(stack.worker_environment().items())
+    )
+    console.print(
+        Panel.fit(
+            f"[bold]API[/bold]        {stack.api_url}/api\n"
+            f"[bold]AWS (local)[/bold] {stack.endpoint_url}  region {stack.region}\n\n"
+            f"Environment for workers (batonflow.sdk or conductor-python):\n{exports}",
+            title="Baton is up",
+        )
+    )
