@@ -222,3 +222,34 @@ def test_the_sweeper_repairs_a_lost_timer(harness: Harness):
     harness.pump()
     stores = [t for t in workflow(harness, workflow_id)["tasks"] if t["referenceTaskName"] == "store_ref"]
     assert [t["status"] for t in stores] == ["TIMED_OUT", "SCHEDULED"]
+
+
+def test_an_sqs_native_lease_expiry_times_the_attempt_out_and_retries_it(harness: Harness):
+    register(harness)
+    workflow_id = start(harness)
+    [message] = harness.receive_all(harness.runtime.queues.task_queue_url("fetch"))
+    task = json.loads(message["Body"])
+    expired = ResultMessage(
+        workflowInstanceId=workflow_id,
+        taskId=task["taskId"],
+        status="TIMED_OUT",
+        reasonForIncompletion="lease expired: the worker holding this task stopped responding",
+    )
+    harness.runtime.sqs.send_message(
+        QueueUrl=harness.queue_url("ResultsQueue"), MessageBody=expired.to_json()
+    )
+    harness.pump()
+
+    fetches = workflow(harness, workflow_id)["tasks"]
+    assert [(t["status"], t["retryCount"]) for t in fetches] == [("TIMED_OUT", 0), ("SCHEDULED", 1)]
+    assert fetches[0]["reasonForIncompletion"].startswith("lease expired")
+    [retry] = harness.receive_all(harness.runtime.queues.task_queue_url("fetch"))
+    assert json.loads(retry["Body"])["retryCount"] == 1
+
+
+def test_rest_workers_cannot_report_timed_out(harness: Harness):
+    register(harness)
+    start(harness)
+    task = poll_one(harness, "fetch")
+    body = {"workflowInstanceId": task["workflowInstanceId"], "taskId": task["taskId"], "status": "TIMED_OUT"}
+    assert harness.api("POST", "/api/tasks", body).status == 400
