@@ -11,7 +11,7 @@ import os
 import signal
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -41,8 +41,7 @@ class Stack:
     """Queues on moto, a harness client for the test's own calls and a counted client for the runtime."""
 
     def __init__(self) -> None:
-        self.settings = WorkerSettings(PREFIX, region="us-east-1", worker_id=WORKER_ID)
-        self.sqs = make_sqs_client(self.settings)
+        self.sqs = make_sqs_client(WorkerSettings(PREFIX, region="us-east-1"))
         self.results_url = self.sqs.create_queue(QueueName=f"{PREFIX}results")["QueueUrl"]
         self.settings = WorkerSettings(
             PREFIX, results_queue_url=self.results_url, region="us-east-1", worker_id=WORKER_ID
@@ -108,7 +107,7 @@ class Stack:
 
 
 def baton_threads() -> list[threading.Thread]:
-    return [thread for thread in threading.enumerate() if thread.name.startswith("baton-")]
+    return [thread for thread in threading.enumerate() if thread.name.startswith("baton-sdk-")]
 
 
 def assert_all_threads_end() -> None:
@@ -391,10 +390,9 @@ def test_runner_run_without_signal_handlers_stops_on_request(stack: Stack) -> No
     runner = WorkerRunner(
         [Worker("greet", work, wait_seconds=1)], settings=stack.settings, sqs_client=stack.worker_sqs
     )
-    stopper: Callable[[], None] = runner.request_stop
     thread = threading.Thread(target=runner.run, kwargs={"install_signal_handlers": False})
     thread.start()
-    stopper()
+    runner.request_stop()
     thread.join(10)
 
     assert not thread.is_alive()

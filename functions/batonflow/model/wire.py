@@ -26,6 +26,10 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 MAX_SQS_DELAY_SECONDS = 900
+RESULTS_QUEUE_SUFFIX = "results"
+TASK_QUEUE_ATTRIBUTES = {"SqsManagedSseEnabled": "true"}
+"""Attributes of a task queue, whoever creates it first (engine or worker): CreateQueue only succeeds for an
+existing queue when the attributes are identical."""
 _QUEUE_NAME_LIMIT = 80
 _UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
 
@@ -44,6 +48,10 @@ def task_queue_name(prefix: str, task_type: str) -> str:
     digest = hashlib.sha256(task_type.encode()).hexdigest()[:10]
     room = _QUEUE_NAME_LIMIT - len(base) - len(digest) - 1
     return f"{base}{safe[:room]}-{digest}"
+
+
+def results_queue_name(prefix: str) -> str:
+    return f"{prefix}{RESULTS_QUEUE_SUFFIX}"
 
 
 class _Wire(BaseModel):

@@ -19,6 +19,7 @@ from botocore.exceptions import ClientError
 
 from batonflow.model.wire import (
     MAX_SQS_DELAY_SECONDS,
+    TASK_QUEUE_ATTRIBUTES,
     DeciderMessage,
     DeciderReason,
     TaskMessage,
@@ -29,6 +30,7 @@ from batonflow.model.wire import (
 
 _BATCH = 10
 _MISSING_QUEUE = ("AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist")
+_ALREADY_EXISTS = ("QueueAlreadyExists", "QueueNameExists")
 
 
 class SendError(Exception):
@@ -67,12 +69,19 @@ class Queues:
         except ClientError as error:
             if error.response.get("Error", {}).get("Code") not in _MISSING_QUEUE:
                 raise
-            url = self._client.create_queue(QueueName=name, Attributes={"SqsManagedSseEnabled": "true"})[
-                "QueueUrl"
-            ]
+            url = self._create(name)
         with self._lock:
             self._task_queue_urls[task_type] = url
         return url
+
+    def _create(self, name: str) -> str:
+        try:
+            return self._client.create_queue(QueueName=name, Attributes=TASK_QUEUE_ATTRIBUTES)["QueueUrl"]
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") not in _ALREADY_EXISTS:
+                raise
+            # created meanwhile (by a worker) with other attributes: use it as it is
+            return self._client.get_queue_url(QueueName=name)["QueueUrl"]
 
     def send_tasks(self, messages: Sequence[tuple[TaskMessage, int]], *, now: int) -> None:
         """Send task messages with their delays (seconds); long delays go through the timer queue."""

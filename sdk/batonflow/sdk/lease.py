@@ -44,7 +44,7 @@ class LeaseKeeper:
         self._held: set[Lease] = set()
         self._lock = threading.Lock()
         self._stopping = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="baton-lease", daemon=True)
+        self._thread = threading.Thread(target=self._run, name="baton-sdk-lease", daemon=True)
 
     def hold(self, lease: Lease) -> None:
         with self._lock:

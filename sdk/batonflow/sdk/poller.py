@@ -17,7 +17,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 from pydantic import ValidationError
 
-from batonflow.model.wire import TaskMessage, task_queue_name
+from batonflow.model.wire import TASK_QUEUE_ATTRIBUTES, TaskMessage, task_queue_name
 from batonflow.sdk.context import TaskContext
 from batonflow.sdk.execution import encode_result, lease_expired_result, run_task
 from batonflow.sdk.lease import Lease, LeaseKeeper
@@ -93,8 +93,10 @@ class Poller:
         self._slots = threading.Condition()
         self._busy = 0
         self._failures = 0
-        self._pool = TaskPool(worker.concurrency, name=f"baton-task-{worker.task_type}")
-        self._thread = threading.Thread(target=self._run, name=f"baton-poll-{worker.task_type}", daemon=True)
+        self._pool = TaskPool(worker.concurrency, name=f"baton-sdk-task-{worker.task_type}")
+        self._thread = threading.Thread(
+            target=self._run, name=f"baton-sdk-poll-{worker.task_type}", daemon=True
+        )
 
     def start(self) -> None:
         self._pool.start()
@@ -148,7 +150,11 @@ class Poller:
         except self._sqs.exceptions.QueueDoesNotExist:
             pass
         try:
-            return str(self._sqs.create_queue(QueueName=self.queue_name)["QueueUrl"])
+            return str(
+                self._sqs.create_queue(QueueName=self.queue_name, Attributes=TASK_QUEUE_ATTRIBUTES)[
+                    "QueueUrl"
+                ]
+            )
         except ClientError:
             # Created meanwhile with other attributes (CreateQueue only matches identical ones): use it.
             return str(self._sqs.get_queue_url(QueueName=self.queue_name)["QueueUrl"])

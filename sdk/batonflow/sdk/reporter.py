@@ -75,7 +75,7 @@ class Reporter:
         self._running = 0
         self._closing = False
         self._failures = 0
-        self._thread = threading.Thread(target=self._run, name="baton-reporter", daemon=True)
+        self._thread = threading.Thread(target=self._run, name="baton-sdk-reporter", daemon=True)
 
     def task_started(self) -> None:
         with self._cond:

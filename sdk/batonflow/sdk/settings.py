@@ -16,9 +16,10 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
+from batonflow.model.wire import results_queue_name
+
 QUEUE_PREFIX_ENV = "BATON_QUEUE_PREFIX"
 RESULTS_QUEUE_ENV = "BATON_RESULTS_QUEUE_URL"
-RESULTS_QUEUE_SUFFIX = "results"  # the results queue is "<prefix>results" (batonflow.model.wire docstring)
 
 
 class WorkerConfigError(ValueError):
@@ -52,7 +53,7 @@ class WorkerSettings:
 
     @property
     def results_queue_name(self) -> str:
-        return f"{self.queue_prefix}{RESULTS_QUEUE_SUFFIX}"
+        return results_queue_name(self.queue_prefix)
 
 
 def make_sqs_client(settings: WorkerSettings, *, max_pool_connections: int = 10) -> Any:
