@@ -84,10 +84,18 @@ class Queues:
             return self._client.get_queue_url(QueueName=name)["QueueUrl"]
 
     def send_tasks(self, messages: Sequence[tuple[TaskMessage, int]], *, now: int) -> None:
-        """Send task messages with their delays (seconds); long delays go through the timer queue."""
+        """Send task messages with their delays (seconds); long delays go through the timer queue.
+
+        One message per task attempt: a repeat in ``messages`` (two deliveries of one timer in a batch)
+        is sent once.
+        """
         by_queue: dict[str, list[dict[str, Any]]] = {}
         timers: list[TimerMessage] = []
+        seen: set[str] = set()
         for message, delay in messages:
+            if message.task_id in seen:
+                continue
+            seen.add(message.task_id)
             if delay > MAX_SQS_DELAY_SECONDS:
                 due = now + delay * 1000
                 timers.append(
@@ -99,8 +107,8 @@ class Queues:
                     )
                 )
                 continue
-            entry = {"Id": message.task_id, "MessageBody": message.to_json(), "DelaySeconds": delay}
-            by_queue.setdefault(self.task_queue_url(message.task_type), []).append(entry)
+            entries = by_queue.setdefault(self.task_queue_url(message.task_type), [])
+            entries.append({"Id": str(len(entries)), "MessageBody": message.to_json(), "DelaySeconds": delay})
         for url, entries in by_queue.items():
             self._send_batches(url, entries)
         self.send_timers(timers, now=now)

@@ -1,0 +1,184 @@
+"""Every SQS message can arrive twice: each kind is delivered twice here, and nothing is done twice."""
+
+from __future__ import annotations
+
+import json
+
+from batonflow.model.wire import TimerKind, TimerMessage
+from tests.support.stack import Harness
+
+ONE_TASK = {"name": "one", "tasks": [{"name": "job", "taskReferenceName": "job_ref"}]}
+TWO_TASKS = {
+    "name": "two",
+    "tasks": [{"name": "job", "taskReferenceName": "first"}, {"name": "job", "taskReferenceName": "second"}],
+}
+
+
+def start(harness: Harness, definition: dict) -> str:
+    assert harness.api("POST", "/api/metadata/workflow?overwrite=true", definition).status == 200
+    workflow_id = harness.api("POST", f"/api/workflow/{definition['name']}", {}).text
+    harness.pump()
+    return workflow_id
+
+
+def tasks_of(harness: Harness, workflow_id: str) -> list[dict]:
+    return harness.api("GET", f"/api/workflow/{workflow_id}").json()["tasks"]
+
+
+def test_a_task_message_delivered_twice_is_leased_to_one_rest_worker_only(harness: Harness):
+    start(harness, ONE_TASK)
+    url = harness.runtime.queues.task_queue_url("job")
+    [message] = harness.receive_all(url)
+    harness.runtime.sqs.send_message(QueueUrl=url, MessageBody=message["Body"])  # the duplicate
+    harness.runtime.sqs.change_message_visibility(
+        QueueUrl=url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
+    )
+
+    first = harness.api("GET", "/api/tasks/poll/batch/job?count=10&workerid=a").json()
+    second = harness.api("GET", "/api/tasks/poll/batch/job?count=10&workerid=b").json()
+    assert len(first) + len(second) == 1
+    assert harness.receive_all(url) == []
+
+
+def test_a_timer_delivered_twice_changes_nothing(harness: Harness):
+    workflow_id = start(harness, ONE_TASK)
+    before = tasks_of(harness, workflow_id)
+    timer = TimerMessage(kind=TimerKind.WAKE, workflowId=workflow_id, dueAt=harness.clock.now)
+    for _ in range(2):
+        harness.runtime.sqs.send_message(
+            QueueUrl=harness.queue_url("TimerQueue"), MessageBody=timer.to_json()
+        )
+    harness.pump()
+    assert tasks_of(harness, workflow_id) == before
+
+
+def test_a_delayed_dispatch_timer_delivered_twice_only_duplicates_the_queue_message(harness: Harness):
+    workflow_id = start(harness, ONE_TASK)
+    url = harness.runtime.queues.task_queue_url("job")
+    [message] = harness.receive_all(url)
+    harness.runtime.sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    task = json.loads(message["Body"])
+    timer = TimerMessage(kind=TimerKind.DISPATCH, workflowId=workflow_id, dueAt=harness.clock.now, task=task)
+    for _ in range(2):
+        harness.runtime.sqs.send_message(
+            QueueUrl=harness.queue_url("TimerQueue"), MessageBody=timer.to_json()
+        )
+    harness.pump()
+    leased = harness.api("GET", "/api/tasks/poll/batch/job?count=10").json()
+    assert [t["taskId"] for t in leased] == [task["taskId"]]
+
+
+def test_a_rest_result_sent_twice_answers_2xx_both_times_and_completes_once(harness: Harness):
+    workflow_id = start(harness, TWO_TASKS)
+    [task] = harness.api("GET", "/api/tasks/poll/batch/job?count=1").json()
+    result = {
+        "workflowInstanceId": workflow_id,
+        "taskId": task["taskId"],
+        "status": "COMPLETED",
+        "outputData": {"n": 1},
+    }
+    assert harness.api("POST", "/api/tasks", result).status == 200
+    assert harness.api("POST", "/api/tasks", {**result, "outputData": {"n": 2}}).status == 200
+    harness.pump()
+    tasks = tasks_of(harness, workflow_id)
+    assert [(t["referenceTaskName"], t["status"]) for t in tasks] == [
+        ("first", "COMPLETED"),
+        ("second", "SCHEDULED"),
+    ]
+    assert tasks[0]["outputData"] == {"n": 1}
+
+
+def test_update_v2_hands_the_worker_its_next_task(harness: Harness):
+    workflow_id = start(harness, TWO_TASKS)
+    [task] = harness.api("GET", "/api/tasks/poll/batch/job?count=1&workerid=w").json()
+    result = {
+        "workflowInstanceId": workflow_id,
+        "taskId": task["taskId"],
+        "status": "COMPLETED",
+        "workerId": "w",
+    }
+    first = harness.api("POST", "/api/tasks/update-v2", result)
+    assert first.status == 204  # the next task is scheduled by the decider after this answer
+    harness.pump()
+    [second] = harness.api("GET", "/api/tasks/poll/batch/job?count=1&workerid=w").json()
+    done = {**result, "taskId": second["taskId"]}
+    assert harness.api("POST", "/api/tasks/update-v2", done).status == 204
+    harness.pump()
+    assert harness.api("GET", f"/api/workflow/{workflow_id}").json()["status"] == "COMPLETED"
+
+
+def test_update_v2_returns_a_queued_task_of_the_same_type_leased_to_the_caller(harness: Harness):
+    first_workflow = start(harness, ONE_TASK)
+    second_workflow = start(harness, ONE_TASK)
+    [task] = harness.api("GET", "/api/tasks/poll/batch/job?count=1&workerid=w").json()
+    result = {
+        "workflowInstanceId": task["workflowInstanceId"],
+        "taskId": task["taskId"],
+        "status": "COMPLETED",
+        "workerId": "w",
+    }
+    response = harness.api("POST", "/api/tasks/update-v2", result)
+    assert response.status == 200
+    following = response.json()
+    assert following["status"] == "IN_PROGRESS" and following["workerId"] == "w"
+    assert {task["workflowInstanceId"], following["workflowInstanceId"]} == {first_workflow, second_workflow}
+
+
+def test_lease_extension_only_moves_the_response_deadline(harness: Harness):
+    definition = {**ONE_TASK, "name": "leased"}
+    harness.api(
+        "POST", "/api/metadata/taskdefs", [{"name": "job", "responseTimeoutSeconds": 10, "retryCount": 0}]
+    )
+    workflow_id = start(harness, definition)
+    [task] = harness.api("GET", "/api/tasks/poll/batch/job?count=1&workerid=w").json()
+    url = harness.runtime.queues.task_queue_url("job")
+
+    harness.clock.advance(8)
+    heartbeat = {
+        "workflowInstanceId": workflow_id,
+        "taskId": task["taskId"],
+        "status": "IN_PROGRESS",
+        "extendLease": True,
+    }
+    assert harness.api("POST", "/api/tasks", heartbeat).status == 200
+    harness.clock.advance(8)  # 16 s after the poll, 8 s after the heartbeat
+    harness.runtime.queues.wake_workflows([workflow_id], "timer")
+    harness.pump()
+
+    [current] = tasks_of(harness, workflow_id)
+    assert current["status"] == "IN_PROGRESS" and current["outputData"] == {}
+    assert harness.receive_all(url) == []  # not re-queued
+    harness.clock.advance(3)
+    harness.runtime.queues.wake_workflows([workflow_id], "timer")
+    harness.pump()
+    assert harness.api("GET", f"/api/workflow/{workflow_id}").json()["status"] == "TIMED_OUT"
+
+
+def test_tasks_without_a_registered_definition_get_conductors_defaults(harness: Harness):
+    workflow_id = start(
+        harness, {"name": "adhoc", "tasks": [{"name": "unregistered", "taskReferenceName": "u"}]}
+    )
+    [task] = tasks_of(harness, workflow_id)
+    assert task["responseTimeoutSeconds"] == 3600
+    definition = task["workflowTask"]["taskDefinition"]
+    assert (definition["retryCount"], definition["retryDelaySeconds"], definition["timeoutPolicy"]) == (
+        3,
+        60,
+        "TIME_OUT_WF",
+    )
+
+
+def test_a_repeated_idempotency_key_does_not_start_a_second_workflow(harness: Harness):
+    harness.api("POST", "/api/metadata/workflow", ONE_TASK)
+    request = {
+        "name": "one",
+        "input": {},
+        "idempotencyKey": "order-42",
+        "idempotencyStrategy": "RETURN_EXISTING",
+    }
+    first = harness.api("POST", "/api/workflow", request).text
+    assert harness.api("POST", "/api/workflow", request).text == first
+    conflict = harness.api("POST", "/api/workflow", {**request, "idempotencyStrategy": "FAIL"})
+    assert conflict.status == 409
+    other = harness.api("POST", "/api/workflow", {"name": "one", "input": {}}).text
+    assert other != first
