@@ -95,14 +95,7 @@ def test_rest_poll_and_update_workers(api: str):
 def test_sqs_native_sdk_worker(stack: BatonStack, api: str):
     prefix = f"sqs{uuid.uuid4().hex[:6]}"
     register(api, *three_step_workflow(prefix))
-    environment = stack.worker_environment()
-    settings = WorkerSettings(
-        queue_prefix=environment["BATON_QUEUE_PREFIX"],
-        results_queue_url=environment["BATON_RESULTS_QUEUE_URL"],
-        endpoint_url=environment["AWS_ENDPOINT_URL"],
-        region=environment["AWS_DEFAULT_REGION"],
-        worker_id="sdk-e2e",
-    )
+    settings = WorkerSettings.from_env(stack.worker_environment(), worker_id="sdk-e2e")
     calls: list[int] = []
     lock = threading.Lock()
 
@@ -137,3 +130,16 @@ def test_errors_over_http_are_conductor_json(api: str):
         "No such workflow found by id"
     )
     assert requests.get(f"{api}/nothing/here", timeout=10).status_code == 404
+
+
+def test_concurrent_requests_each_get_their_own_answer(api: str):
+    from concurrent.futures import ThreadPoolExecutor
+
+    ids = [str(uuid.uuid4()) for _ in range(40)]
+
+    def fetch(workflow_id: str) -> str:
+        return requests.get(f"{api}/workflow/{workflow_id}", timeout=10).json()["message"]
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        messages = list(pool.map(fetch, ids))
+    assert messages == [f"No such workflow found by id: {workflow_id}" for workflow_id in ids]

@@ -50,14 +50,7 @@ def run_demo(stack: Any, console: Console, *, timeout_s: float = 60) -> dict[str
     client = BatonClient(stack.api_url)
     client.register_task_defs(DEMO_TASKS)
     client.register_workflow_def(DEMO_WORKFLOW)
-    environment = stack.worker_environment()
-    settings = WorkerSettings(
-        queue_prefix=environment["BATON_QUEUE_PREFIX"],
-        results_queue_url=environment["BATON_RESULTS_QUEUE_URL"],
-        endpoint_url=environment["AWS_ENDPOINT_URL"],
-        region=environment["AWS_DEFAULT_REGION"],
-        worker_id="baton-demo",
-    )
+    settings = WorkerSettings.from_env(stack.worker_environment(), worker_id="baton-demo")
     with _lock:
         for task_type, fn in (("baton_demo_greet", greet), ("baton_demo_shout", shout)):
             worker = Worker(task_type, fn, concurrency=2, wait_seconds=1)

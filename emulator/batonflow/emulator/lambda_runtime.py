@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -71,7 +72,12 @@ def direct_invoke(invocation: Invocation) -> Any:
 
 
 class LocalFunction:
-    """A function of the template bound to its handler; :meth:`invoke` is what event sources call."""
+    """A function of the template bound to its handler; :meth:`invoke` is what event sources call.
+
+    Invocations of one function run one at a time, as in a single Lambda execution environment. Handler
+    modules hold per-environment state, and Powertools' event handler keeps the current request in class
+    attributes, so two concurrent calls in one process would mix up their requests.
+    """
 
     def __init__(
         self,
@@ -89,19 +95,21 @@ class LocalFunction:
         self._invoker = invoker
         self._clock = clock
         self._new_id = new_id
+        self._sandbox = threading.Lock()
 
     def invoke(self, event: Any, *, source: str = "direct") -> Any:
         """Call the handler through the invoker with a fresh context; exceptions propagate."""
-        context = LambdaContext(
-            function_name=self.spec.function_name,
-            invoked_function_arn=self.arn,
-            memory_limit_in_mb=str(self.spec.memory_mb),
-            aws_request_id=self._new_id(),
-            deadline_s=self._clock() + self.spec.timeout_s,
-            log_group_name=f"/aws/lambda/{self.spec.function_name}",
-            clock=self._clock,
-        )
-        return self._invoker(Invocation(self.spec, self.handler, event, context, source))
+        with self._sandbox:
+            context = LambdaContext(
+                function_name=self.spec.function_name,
+                invoked_function_arn=self.arn,
+                memory_limit_in_mb=str(self.spec.memory_mb),
+                aws_request_id=self._new_id(),
+                deadline_s=self._clock() + self.spec.timeout_s,
+                log_group_name=f"/aws/lambda/{self.spec.function_name}",
+                clock=self._clock,
+            )
+            return self._invoker(Invocation(self.spec, self.handler, event, context, source))
 
 
 _imported_under: dict[str, str] = {}

@@ -15,33 +15,34 @@ from batonflow.service.tasks import apply_result
 
 logger = Logger()
 runtime = Runtime.from_env()
-processor = BatchProcessor(event_type=EventType.SQS)
-_to_wake: list[str] = []
-
-
-def record_handler(record: SQSRecord) -> None:
-    try:
-        result = ResultMessage.model_validate_json(record.body)
-    except ValueError:
-        logger.error("dropping a malformed result message", extra={"messageId": record.message_id})
-        return
-    try:
-        outcome = apply_result(runtime, result, allow_timed_out=True)
-    except (NotFoundError, BadRequestError) as error:
-        logger.warning(
-            "dropping a result that cannot apply: %s", error.message, extra={"taskId": result.task_id}
-        )
-        return
-    if outcome.wakes_decider:
-        _to_wake.append(result.workflow_instance_id)
 
 
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    _to_wake.clear()
+    to_wake: list[str] = []
+
+    def record_handler(record: SQSRecord) -> None:
+        try:
+            result = ResultMessage.model_validate_json(record.body)
+        except ValueError:
+            logger.error("dropping a malformed result message", extra={"messageId": record.message_id})
+            return
+        try:
+            outcome = apply_result(runtime, result, allow_timed_out=True)
+        except (NotFoundError, BadRequestError) as error:
+            logger.warning(
+                "dropping a result that cannot apply: %s", error.message, extra={"taskId": result.task_id}
+            )
+            return
+        if outcome.wakes_decider:
+            to_wake.append(result.workflow_instance_id)
+
     response = process_partial_response(
-        event=event, record_handler=record_handler, processor=processor, context=context
+        event=event,
+        record_handler=record_handler,
+        processor=BatchProcessor(event_type=EventType.SQS),
+        context=context,
     )
-    if _to_wake:
-        runtime.queues.wake_workflows(_to_wake, DeciderReason.TASK)
+    if to_wake:
+        runtime.queues.wake_workflows(to_wake, DeciderReason.TASK)
     return response

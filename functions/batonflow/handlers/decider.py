@@ -19,23 +19,24 @@ from batonflow.service.runtime import Runtime
 
 logger = Logger()
 runtime = Runtime.from_env()
-processor = SqsFifoPartialProcessor(skip_group_on_error=True)
-_decided_in_batch: set[str] = set()
-
-
-def record_handler(record: SQSRecord) -> None:
-    message = DeciderMessage.model_validate_json(record.body)
-    if message.workflow_id in _decided_in_batch:
-        return
-    logger.append_keys(workflowId=message.workflow_id)
-    redelivered = int(record.attributes.approximate_receive_count or "1") > 1
-    run_decide(runtime, message.workflow_id, redelivered=redelivered)
-    _decided_in_batch.add(message.workflow_id)
 
 
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    _decided_in_batch.clear()
+    decided: set[str] = set()
+
+    def record_handler(record: SQSRecord) -> None:
+        message = DeciderMessage.model_validate_json(record.body)
+        if message.workflow_id in decided:
+            return
+        logger.append_keys(workflowId=message.workflow_id)
+        redelivered = int(record.attributes.approximate_receive_count or "1") > 1
+        run_decide(runtime, message.workflow_id, redelivered=redelivered)
+        decided.add(message.workflow_id)
+
     return process_partial_response(
-        event=event, record_handler=record_handler, processor=processor, context=context
+        event=event,
+        record_handler=record_handler,
+        processor=SqsFifoPartialProcessor(skip_group_on_error=True),
+        context=context,
     )

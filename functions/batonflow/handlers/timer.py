@@ -17,22 +17,23 @@ from batonflow.service.timers import fire_timers
 
 logger = Logger()
 runtime = Runtime.from_env()
-processor = BatchProcessor(event_type=EventType.SQS)
-_due: list[TimerMessage] = []
-
-
-def record_handler(record: SQSRecord) -> None:
-    try:
-        _due.append(TimerMessage.model_validate_json(record.body))
-    except ValueError:
-        logger.error("dropping a malformed timer message", extra={"messageId": record.message_id})
 
 
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    _due.clear()
+    timers: list[TimerMessage] = []
+
+    def record_handler(record: SQSRecord) -> None:
+        try:
+            timers.append(TimerMessage.model_validate_json(record.body))
+        except ValueError:
+            logger.error("dropping a malformed timer message", extra={"messageId": record.message_id})
+
     response = process_partial_response(
-        event=event, record_handler=record_handler, processor=processor, context=context
+        event=event,
+        record_handler=record_handler,
+        processor=BatchProcessor(event_type=EventType.SQS),
+        context=context,
     )
-    fire_timers(runtime, _due, reason=DeciderReason.TIMER)
+    fire_timers(runtime, timers, reason=DeciderReason.TIMER)
     return response

@@ -38,7 +38,10 @@ class WorkerSettings:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> WorkerSettings:
-        """Settings from ``overrides`` (``None`` values ignored), then ``BATON_*`` variables."""
+        """Settings from ``overrides`` (``None`` values ignored), then ``BATON_*`` and AWS variables.
+
+        ``WorkerSettings.from_env(stack.worker_environment())`` points a worker at a ``baton up`` stack.
+        """
         env = os.environ if environ is None else environ
         given = {key: value for key, value in overrides.items() if value is not None}
         given.setdefault("queue_prefix", env.get(QUEUE_PREFIX_ENV))
@@ -47,8 +50,13 @@ class WorkerSettings:
                 f"no queue prefix: pass queue_prefix= or set {QUEUE_PREFIX_ENV} "
                 "(`baton up` prints it, e.g. baton-dev-)"
             )
-        if RESULTS_QUEUE_ENV in env:
-            given.setdefault("results_queue_url", env[RESULTS_QUEUE_ENV])
+        for field_name, variable in (
+            ("results_queue_url", RESULTS_QUEUE_ENV),
+            ("endpoint_url", "AWS_ENDPOINT_URL"),
+            ("region", "AWS_DEFAULT_REGION"),
+        ):
+            if variable in env:
+                given.setdefault(field_name, env[variable])
         return cls(**given)
 
     @property
