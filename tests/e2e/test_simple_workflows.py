@@ -130,3 +130,27 @@ def test_errors_over_http_are_conductor_json(api: str):
         "No such workflow found by id"
     )
     assert requests.get(f"{api}/nothing/here", timeout=10).status_code == 404
+
+
+def test_a_rest_worker_that_dies_is_timed_out_by_the_real_timer_path(api: str):
+    """Poll a task and never answer: the response-timeout timer (timer queue -> TimerFunction -> decider)
+    times the attempt out and schedules the next one."""
+    prefix = f"dies{uuid.uuid4().hex[:6]}"
+    task_def = {"name": f"{prefix}_t", "retryCount": 1, "retryDelaySeconds": 0, "responseTimeoutSeconds": 1}
+    workflow = {"name": f"{prefix}_flow", "tasks": [{"name": f"{prefix}_t", "taskReferenceName": "t"}]}
+    register(api, [task_def], workflow)
+    workflow_id = requests.post(f"{api}/workflow/{prefix}_flow", json={}, timeout=10).text
+
+    deadline = time.monotonic() + TIMEOUT_S
+    polled: list[dict] = []
+    while not polled and time.monotonic() < deadline:
+        polled = requests.get(f"{api}/tasks/poll/batch/{prefix}_t?count=1&timeout=100", timeout=10).json()
+    assert polled, "the task was never handed out"
+
+    while time.monotonic() < deadline:
+        tasks = requests.get(f"{api}/workflow/{workflow_id}", timeout=10).json()["tasks"]
+        if len(tasks) == 2:
+            break
+        time.sleep(0.2)
+    assert [(t["status"], t["retryCount"]) for t in tasks] == [("TIMED_OUT", 0), ("SCHEDULED", 1)]
+    assert tasks[0]["taskId"] == polled[0]["taskId"]
