@@ -22,7 +22,7 @@ import zlib
 from dataclasses import dataclass, field
 from typing import Any
 
-from batonflow.model import Task, TaskStatus, Workflow, WorkflowStatus
+from batonflow.model import Task, Workflow
 from batonflow.store.attrs import (
     Item,
     boolean,
@@ -40,21 +40,24 @@ TASK_SK_PREFIX = "T#"
 DEFS_PK = "DEFS"
 WAKE_SHARDS = 8
 
-TASK_MUTABLE = {
-    "status": "status",
-    "output_data": "output",
-    "reason_for_incompletion": "reason",
-    "worker_id": "workerId",
-    "start_time": "startTime",
-    "end_time": "endTime",
-    "update_time": "updateTime",
-    "poll_count": "pollCount",
-    "callback_after_seconds": "callbackAfterSeconds",
-    "retried": "retried",
-    "sub_workflow_id": "subWorkflowId",
-}
+TASK_MUTABLE_FIELDS = frozenset(
+    {
+        "status",
+        "output_data",
+        "reason_for_incompletion",
+        "worker_id",
+        "start_time",
+        "end_time",
+        "update_time",
+        "poll_count",
+        "callback_after_seconds",
+        "retried",
+        "sub_workflow_id",
+    }
+)
+"""Task fields stored as their own attributes (see ``task_mutable_values``), not in ``static``."""
 _TASK_STATIC_EXCLUDE = {
-    *TASK_MUTABLE,
+    *TASK_MUTABLE_FIELDS,
     "task_id",
     "seq",
     "reference_task_name",
@@ -225,7 +228,3 @@ def header_from_item(item: Item) -> Header:
         wake_at=None if wake_at < 0 else wake_at,
         outbox=get_doc(item, "outbox", []),
     )
-
-
-def is_open(status: TaskStatus | WorkflowStatus) -> bool:
-    return not status.is_terminal
