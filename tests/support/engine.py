@@ -20,13 +20,20 @@ def definition(
     parsed = WorkflowDef.model_validate({"name": extra.pop("name", "wf"), "tasks": tasks, **extra})
 
     def embed(task: WorkflowTask) -> WorkflowTask:
-        if task.task_definition is not None:
-            return task
-        return task.model_copy(
-            update={
-                "task_definition": TaskDef.model_validate({"name": task.name, **task_defs.get(task.name, {})})
-            }
-        )
+        update: dict[str, Any] = {}
+        if task.task_definition is None:
+            defaults = {} if task.type == "SIMPLE" else {"retryCount": 0, "responseTimeoutSeconds": 0}
+            settings = {"name": task.name, **defaults, **task_defs.get(task.name, {})}
+            update["task_definition"] = TaskDef.model_validate(settings)
+        if task.decision_cases:
+            update["decision_cases"] = {k: [embed(t) for t in v] for k, v in task.decision_cases.items()}
+        if task.default_case:
+            update["default_case"] = [embed(t) for t in task.default_case]
+        if task.fork_tasks:
+            update["fork_tasks"] = [[embed(t) for t in branch] for branch in task.fork_tasks]
+        if task.loop_over:
+            update["loop_over"] = [embed(t) for t in task.loop_over]
+        return task.model_copy(update=update)
 
     return parsed.model_copy(update={"tasks": [embed(t) for t in parsed.tasks]})
 
@@ -126,3 +133,16 @@ def _replace(state: WorkflowState, task) -> WorkflowState:
     return WorkflowState(
         workflow=state.workflow.model_copy(update={"tasks": tasks}), generation=state.generation
     )
+
+
+AD_HOC_SYSTEM_DEF: dict[str, Any] = {"retryCount": 0, "responseTimeoutSeconds": 0}
+"""The TaskDef a non-SIMPLE task without a registered def gets at start (REFERENCE §1.5): no retries."""
+
+
+def register_operators(monkeypatch: Any, *operators: Any) -> None:
+    """Make ``decide()`` use these operator instances in one test (e.g. with a shorter script time limit)."""
+    from batonflow.engine import operators as registry
+
+    for operator in operators:
+        for task_type in operator.task_types:
+            monkeypatch.setitem(registry._BY_TYPE, task_type, operator)

@@ -7,21 +7,36 @@ a :class:`~batonflow.engine.plan.Plan` at the end.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
 
 from batonflow.engine.definition_index import DefinitionIndex
-from batonflow.engine.document import build_document
+from batonflow.engine.document import LOOP_SUFFIX, build_document
 from batonflow.engine.ids import task_id_for
-from batonflow.engine.plan import Dispatch, Plan, TaskChange, WorkflowChange
+from batonflow.engine.plan import ChildStart, Dispatch, Plan, TaskChange, WorkflowChange
 from batonflow.engine.state import WorkflowState
-from batonflow.model import Task, TaskStatus, Workflow, WorkflowDef
+from batonflow.model import Task, TaskStatus, Workflow, WorkflowDef, WorkflowStatus, WorkflowTask
+
+if TYPE_CHECKING:
+    from batonflow.engine.operators.base import Operator
+
+OperatorLookup = Callable[[str], "Operator"]
+
+
+def loop_reference(reference_name: str, iteration: int) -> str:
+    """A reference name in a loop iteration: ``ref__N`` (N >= 1), plain ``ref`` outside loops."""
+    return f"{reference_name}{LOOP_SUFFIX}{iteration}" if iteration > 0 else reference_name
+
+
+def reference_for(workflow_task: WorkflowTask, iteration: int) -> str:
+    return loop_reference(workflow_task.task_reference_name, iteration)
 
 
 class Decision:
-    def __init__(self, state: WorkflowState, now: int) -> None:
+    def __init__(self, state: WorkflowState, now: int, operators: OperatorLookup) -> None:
         self.state = state
         self.now = now
+        self.operators = operators
         self.workflow: Workflow = state.workflow
         definition = state.workflow.workflow_definition
         if definition is None:
@@ -29,13 +44,21 @@ class Decision:
         self.definition: WorkflowDef = definition
         self.index = DefinitionIndex(definition)
         self._tasks: dict[str, Task] = {t.task_id: t for t in state.workflow.tasks}
-        self._stored: dict[str, Task] = {t.task_id: t for t in state.workflow.tasks}
+        self._stored: dict[str, Task] = dict(self._tasks)
+        for task in state.workflow.tasks:
+            if (
+                task.workflow_task is not None
+                and self.index.slot(task.workflow_task.task_reference_name) is None
+            ):
+                self.index.add_dynamic(task.workflow_task)
         self._new: list[str] = []
         self._changed: list[str] = []
         self._dispatch_delays: dict[str, int] = {}
+        self._children: list[ChildStart] = []
         self._notes: list[str] = []
         self._document: dict[str, Any] | None = None
-        self.workflow_change: WorkflowChange | None = None
+        self._ending: WorkflowChange | None = None
+        self._variables_changed = False
         self._next_seq = max((t.seq for t in state.workflow.tasks), default=0) + 1
 
     # -- reading -------------------------------------------------------------------------------------
@@ -52,6 +75,11 @@ class Decision:
     def tasks_for(self, reference_name: str) -> list[Task]:
         return [t for t in self.tasks() if t.reference_task_name == reference_name]
 
+    def latest(self, reference_name: str) -> Task | None:
+        """The current attempt of a reference name (highest retry count), if it was ever scheduled."""
+        attempts = self.tasks_for(reference_name)
+        return max(attempts, key=lambda t: (t.retry_count, t.seq)) if attempts else None
+
     def latest_attempts(self) -> Iterator[Task]:
         """The current attempt of every reference name, in scheduling order."""
         latest: dict[str, Task] = {}
@@ -61,6 +89,9 @@ class Decision:
                 latest[task.reference_task_name] = task
         yield from sorted(latest.values(), key=lambda t: t.seq)
 
+    def operator_of(self, task: Task) -> Operator:
+        return self.operators(task.workflow_task.type if task.workflow_task else task.task_type or "")
+
     def document(self) -> dict[str, Any]:
         if self._document is None:
             self._document = build_document(self.workflow, self._tasks.values())
@@ -68,7 +99,7 @@ class Decision:
 
     @property
     def ended(self) -> bool:
-        return self.workflow_change is not None and self.workflow_change.status is not None
+        return self._ending is not None
 
     # -- writing -------------------------------------------------------------------------------------
     def new_task_id(self, reference_name: str, retry_count: int) -> str:
@@ -78,6 +109,13 @@ class Decision:
         seq = self._next_seq
         self._next_seq += 1
         return seq
+
+    def schedule(self, workflow_task: WorkflowTask, iteration: int) -> bool:
+        """Schedule a WorkflowTask reached by the flow, unless its reference already has an execution
+        or the workflow has ended in this decide."""
+        if self.ended or self.tasks_for(reference_for(workflow_task, iteration)):
+            return False
+        return bool(self.operators(workflow_task.type).schedule(self, workflow_task, iteration))
 
     def add_task(self, task: Task, *, dispatch_delay_seconds: int | None = None) -> bool:
         """Add a new attempt; False (and nothing recorded) if that attempt already exists."""
@@ -97,13 +135,31 @@ class Decision:
             self._changed.append(task.task_id)
         self._document = None
 
-    def change_workflow(self, change: WorkflowChange) -> None:
-        self.workflow_change = change
+    def start_child(self, child: ChildStart) -> None:
+        self._children.append(child)
+
+    def set_variables(self, values: dict[str, Any]) -> None:
+        self.workflow = self.workflow.model_copy(update={"variables": {**self.workflow.variables, **values}})
+        self._variables_changed = True
+        self._document = None
+
+    def end(self, change: WorkflowChange) -> None:
+        """Record how the workflow ends (status, output, reason); the first ending wins."""
+        if self._ending is None:
+            self._ending = change
+            self.workflow = self.workflow.model_copy(update={"status": change.status})
+
+    @property
+    def ending_status(self) -> WorkflowStatus | None:
+        return self._ending.status if self._ending else None
 
     def note(self, text: str) -> None:
         self._notes.append(text)
 
     def plan(self, wake_at: int | None = None) -> Plan:
+        change = self._ending
+        if self._variables_changed:
+            change = (change or WorkflowChange()).with_variables(self.workflow.variables)
         return Plan(
             new_tasks=tuple(self._tasks[i] for i in self._new),
             task_changes=tuple(
@@ -111,12 +167,13 @@ class Decision:
                 for i in self._changed
                 if self._tasks[i] != self._stored[i]
             ),
-            workflow=self.workflow_change,
+            workflow=change,
             dispatches=tuple(
                 Dispatch(self._tasks[i], delay)
                 for i, delay in self._dispatch_delays.items()
                 if self._tasks[i].status == TaskStatus.SCHEDULED
             ),
-            wake_at=wake_at,
+            children=tuple(self._children),
+            wake_at=None if self._ending else wake_at,
             notes=tuple(self._notes),
         )

@@ -8,11 +8,12 @@ simply reload and decide again after losing an optimistic-lock race.
 
 One pass (REFERENCE §3.2): a terminal workflow only cancels leftovers; the workflow timeout is checked (even
 while PAUSED); a PAUSED workflow schedules nothing; a fresh workflow schedules its first task; then, for the
-current attempt of every reference: worker deadlines are checked, synchronous system tasks are advanced,
-failed attempts are retried or end the workflow (optional ones become COMPLETED_WITH_ERRORS, permissive ones
-let the flow go on), and finished attempts get their successor scheduled. Passes repeat while they change
-something (synchronous tasks can finish within one decide). Finally the workflow completes when nothing is
-left to run, and the earliest future deadline becomes ``wake_at``.
+current attempt of every reference: worker deadlines are checked, waiting system tasks (JOIN, DO_WHILE) are
+re-evaluated, failed attempts are retried or end the workflow (optional ones become COMPLETED_WITH_ERRORS,
+permissive ones let the flow go on), and finished attempts get their successors scheduled (each task type
+says what follows it). Passes repeat while they change something — synchronous system tasks finish within
+one decide. Finally the workflow completes when nothing is left to run, and the earliest future deadline
+becomes ``wake_at``.
 
 Rejected: storing a per-task "executed" flag as Conductor does. Whether a finished task was handled is
 derivable (its successor or its retry exists), and deriving it saves a DynamoDB write per task.
@@ -26,13 +27,13 @@ from batonflow.engine.operators import operator_for
 from batonflow.engine.plan import Plan
 from batonflow.engine.retry import jitter_ms, retry_delay_seconds
 from batonflow.engine.state import WorkflowState
-from batonflow.model import Task, TaskStatus, WorkflowStatus, WorkflowTask
+from batonflow.model import Task, TaskStatus, WorkflowStatus
 
-_MAX_PASSES = 1000
+_MAX_PASSES = 10_000
 
 
 def decide(state: WorkflowState, now: int) -> Plan:
-    decision = Decision(state, now)
+    decision = Decision(state, now, operator_for)
     workflow = decision.workflow
     if workflow.status.is_terminal:
         if not workflow.status.is_successful:
@@ -49,29 +50,58 @@ def decide(state: WorkflowState, now: int) -> Plan:
         if first is None:
             outcome.complete_workflow(decision, reason="No tasks found to be executed")
             return decision.plan()
-        _schedule(decision, first)
-    for _ in range(_MAX_PASSES):
-        if not _one_pass(decision) or decision.ended:
-            break
+        decision.schedule(first, 0)
+    _run_passes(decision)
+    while not decision.ended and _fail_stuck_waits(decision):
+        _run_passes(decision)
     if not decision.ended and _is_complete(decision):
         _finish(decision)
     if decision.ended:
-        return decision.plan()
+        outcome.cancel_open_tasks(decision)  # tasks an operator created after the ending (a fork's branches)
     return decision.plan(wake_at=timeouts.next_deadline(decision))
+
+
+def _run_passes(decision: Decision) -> None:
+    for _ in range(_MAX_PASSES):
+        if decision.ended or not _one_pass(decision):
+            return
+
+
+def _fail_stuck_waits(decision: Decision) -> bool:
+    """When only waiting tasks (JOIN, ...) are left open, fail those that can never finish."""
+    open_tasks = [t for t in decision.latest_attempts() if not t.status.is_terminal]
+    if not open_tasks or not all(decision.operator_of(t).waits_on_others for t in open_tasks):
+        return False
+    failed = False
+    for task in open_tasks:
+        reason = decision.operator_of(task).stuck_reason(decision, task)
+        if reason is not None:
+            decision.update_task(
+                task.model_copy(
+                    update={
+                        "status": TaskStatus.FAILED,
+                        "reason_for_incompletion": reason,
+                        "end_time": decision.now,
+                        "update_time": decision.now,
+                    }
+                )
+            )
+            failed = True
+    return failed
 
 
 def _one_pass(decision: Decision) -> bool:
     """Advance every current attempt once; True if anything new was scheduled or changed."""
     progressed = False
     for task in list(decision.latest_attempts()):
-        progressed |= _advance(decision, task)
+        progressed |= _advance(decision, decision.task(task.task_id))
         if decision.ended:
             break
     return progressed
 
 
 def _advance(decision: Decision, task: Task) -> bool:
-    operator = operator_for(_type_of(task))
+    operator = decision.operator_of(task)
     changed = False
     if not task.status.is_terminal:
         if operator.is_worker:
@@ -84,11 +114,7 @@ def _advance(decision: Decision, task: Task) -> bool:
             return changed
     if not task.status.is_successful:
         return _handle_failure(decision, task) or changed
-    return _schedule_successor(decision, task) or changed
-
-
-def _type_of(task: Task) -> str:
-    return task.workflow_task.type if task.workflow_task else task.task_type
+    return _schedule_successors(decision, task) or changed
 
 
 def _expire_if_due(decision: Decision, task: Task) -> None:
@@ -118,7 +144,7 @@ def _max_retries(task: Task) -> int:
 
 def _handle_failure(decision: Decision, task: Task) -> bool:
     """Retry a failed attempt, or let an optional/permissive one pass, or end the workflow."""
-    operator = operator_for(_type_of(task))
+    operator = decision.operator_of(task)
     retry_count = task.retry_count + 1
     if task.status.is_retriable and operator.retriable and task.retry_count < _max_retries(task):
         if decision.has_task(decision.new_task_id(task.reference_task_name, retry_count)):
@@ -129,7 +155,7 @@ def _handle_failure(decision: Decision, task: Task) -> bool:
             delay += -(-jitter_ms(task_def, task.task_id) // 1000)
         if operator.retry(decision, task, delay) is None:
             return _give_up(decision, task)
-        decision.update_task(task.model_copy(update={"retried": True}))
+        decision.update_task(decision.task(task.task_id).model_copy(update={"retried": True}))
         decision.note(f"task {task.reference_task_name} retry {retry_count} in {delay}s")
         return True
     return _give_up(decision, task)
@@ -139,34 +165,27 @@ def _give_up(decision: Decision, task: Task) -> bool:
     workflow_task = task.workflow_task
     if workflow_task is not None and workflow_task.optional:
         decision.update_task(task.model_copy(update={"status": TaskStatus.COMPLETED_WITH_ERRORS}))
-        return _schedule_successor(decision, decision.task(task.task_id)) or True
+        return _schedule_successors(decision, decision.task(task.task_id)) or True
     if workflow_task is not None and workflow_task.permissive:
-        return _schedule_successor(decision, task)
+        return _schedule_successors(decision, task)
     outcome.fail_for_task(decision, task)
     return True
 
 
-def _schedule_successor(decision: Decision, task: Task) -> bool:
-    following = decision.index.next_after(task.reference_task_name)
-    if following is None or decision.tasks_for(following.task_reference_name):
-        return False
-    return _schedule(decision, following)
-
-
-def _schedule(decision: Decision, workflow_task: WorkflowTask) -> bool:
-    created = operator_for(workflow_task.type).schedule(decision, workflow_task)
-    return bool(created)
+def _schedule_successors(decision: Decision, task: Task) -> bool:
+    scheduled = False
+    for workflow_task, iteration in decision.operator_of(task).successors(decision, task):
+        if decision.ended:
+            break
+        scheduled |= decision.schedule(workflow_task, iteration)
+    return scheduled
 
 
 def _is_complete(decision: Decision) -> bool:
     """Every attempt finished and every top-level task of the definition has a finished execution."""
     if any(not t.status.is_terminal for t in decision.tasks()):
         return False
-    for workflow_task in decision.index.top_level():
-        attempts = decision.tasks_for(workflow_task.task_reference_name)
-        if not attempts:
-            return False
-    return True
+    return all(decision.tasks_for(t.task_reference_name) for t in decision.index.top_level())
 
 
 def _finish(decision: Decision) -> None:

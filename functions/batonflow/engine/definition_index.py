@@ -1,40 +1,49 @@
 """Where each WorkflowTask sits in a definition, and what comes after it (REFERENCE §3.2 step 5).
 
-Built once per decide: it costs one walk over the definition, far less than the I/O around a decide.
+Every task lives in a list: the top level, a SWITCH/DECISION case, a fork branch or a loop body. Within a
+list the successor is the next entry. At the end of a nested list the containing operator decides what
+comes next (``Operator.after_branch``): a SWITCH continues after itself, a fork waits for its JOIN, a loop
+evaluates its condition. Built once per decide: one walk over the definition, far less than the I/O around
+a decide.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from batonflow.model import WorkflowDef, WorkflowTask
+from batonflow.model import TaskType, WorkflowDef, WorkflowTask
+
+DYNAMIC_FORK_BRANCH = WorkflowTask(name="FORK", task_reference_name="", type=TaskType.FORK_JOIN_DYNAMIC)
+"""Container of the tasks a dynamic fork created: like a static fork, its branches end at the JOIN."""
 
 
 @dataclass(frozen=True)
-class _Slot:
+class Slot:
     task: WorkflowTask
     siblings: tuple[WorkflowTask, ...]
     position: int
-    top_level: bool
+    container: WorkflowTask | None
+    """The SWITCH, fork or loop whose child list holds this task; None at the top level."""
 
 
 class DefinitionIndex:
     def __init__(self, definition: WorkflowDef) -> None:
         self.definition = definition
-        self._slots: dict[str, _Slot] = {}
-        self._add_list(tuple(definition.tasks), top_level=True)
+        self._slots: dict[str, Slot] = {}
+        self._add_list(tuple(definition.tasks), None)
 
-    def _add_list(self, tasks: tuple[WorkflowTask, ...], *, top_level: bool) -> None:
+    def _add_list(self, tasks: tuple[WorkflowTask, ...], container: WorkflowTask | None) -> None:
         for position, task in enumerate(tasks):
-            self._slots[task.task_reference_name] = _Slot(task, tasks, position, top_level)
-            for branch in task.decision_cases.values():
-                self._add_list(tuple(branch), top_level=False)
-            if task.default_case:
-                self._add_list(tuple(task.default_case), top_level=False)
-            for branch in task.fork_tasks:
-                self._add_list(tuple(branch), top_level=False)
-            if task.loop_over:
-                self._add_list(tuple(task.loop_over), top_level=False)
+            self._slots[task.task_reference_name] = Slot(task, tasks, position, container)
+            for branch in task.children():
+                self._add_list(tuple(branch), task)
+
+    def add_dynamic(self, task: WorkflowTask) -> None:
+        """Register a task created at run time (a dynamic fork's branch) as a one-task branch of a fork."""
+        self._slots.setdefault(task.task_reference_name, Slot(task, (task,), 0, DYNAMIC_FORK_BRANCH))
+
+    def slot(self, reference_name: str) -> Slot | None:
+        return self._slots.get(reference_name)
 
     def get(self, reference_name: str) -> WorkflowTask | None:
         slot = self._slots.get(reference_name)
@@ -46,12 +55,8 @@ class DefinitionIndex:
     def top_level(self) -> tuple[WorkflowTask, ...]:
         return tuple(self.definition.tasks)
 
-    def next_after(self, reference_name: str) -> WorkflowTask | None:
-        """The task that follows ``reference_name`` in its own list, or None at the end of the list.
-
-        What happens at the end of a nested list (after a SWITCH branch, a fork branch, a loop body)
-        is the containing operator's decision, not this index's.
-        """
+    def next_in_list(self, reference_name: str) -> WorkflowTask | None:
+        """The task after ``reference_name`` in its own list, or None at the end of the list."""
         slot = self._slots.get(reference_name)
         if slot is None or slot.position + 1 >= len(slot.siblings):
             return None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from batonflow.engine import outcome
 from batonflow.engine.context import Decision
+from batonflow.engine.operators import operator_for
 from batonflow.engine.plan import Plan
 from batonflow.engine.state import WorkflowState
 from batonflow.model import WorkflowStatus
@@ -18,7 +19,7 @@ def terminate(state: WorkflowState, reason: str | None, now: int) -> Plan:
     status = state.workflow.status
     if status == WorkflowStatus.COMPLETED:
         raise InvalidTransition(f"Cannot terminate a {status.value} workflow.")
-    decision = Decision(state, now)
+    decision = Decision(state, now, operator_for)
     if status == WorkflowStatus.TERMINATED:
         return decision.plan()
     outcome.end_workflow(decision, WorkflowStatus.TERMINATED, reason)

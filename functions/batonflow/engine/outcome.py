@@ -41,36 +41,34 @@ def _failed_names(decision: Decision) -> tuple[tuple[str, ...], tuple[str, ...]]
     return references, names
 
 
-def complete_workflow(decision: Decision, *, reason: str | None = None) -> None:
+def end_workflow(
+    decision: Decision,
+    status: WorkflowStatus,
+    reason: str | None,
+    *,
+    output: dict[str, Any] | None = None,
+) -> None:
+    """End the workflow: cancel what still runs, compute the output (unless given) and failed-task lists."""
+    if decision.ended:
+        return
     cancel_open_tasks(decision)
     references, names = _failed_names(decision)
-    decision.change_workflow(
-        WorkflowChange(
-            status=WorkflowStatus.COMPLETED,
-            output=workflow_output(decision),
-            reason_for_incompletion=reason,
-            end_time=decision.now,
-            failed_reference_task_names=references,
-            failed_task_names=names,
-        )
-    )
-
-
-def end_workflow(decision: Decision, status: WorkflowStatus, reason: str | None) -> None:
-    """End unsuccessfully: cancel running tasks, compute output from the state at failure time."""
-    cancel_open_tasks(decision)
-    references, names = _failed_names(decision)
-    decision.change_workflow(
+    decision.end(
         WorkflowChange(
             status=status,
-            output=workflow_output(decision),
+            output=workflow_output(decision) if output is None else output,
             reason_for_incompletion=reason,
             end_time=decision.now,
             failed_reference_task_names=references,
             failed_task_names=names,
         )
     )
-    decision.note(f"workflow {status.value}: {reason}")
+    if status != WorkflowStatus.COMPLETED:
+        decision.note(f"workflow {status.value}: {reason}")
+
+
+def complete_workflow(decision: Decision, *, reason: str | None = None) -> None:
+    end_workflow(decision, WorkflowStatus.COMPLETED, reason)
 
 
 def workflow_status_for(task: Task) -> WorkflowStatus:
@@ -84,8 +82,14 @@ def workflow_status_for(task: Task) -> WorkflowStatus:
 
 def fail_for_task(decision: Decision, task: Task) -> None:
     status = workflow_status_for(task)
-    reason = (
-        f"Task {task.task_id} failed with status: {status.value} and reason: "
-        f"'{task.reason_for_incompletion if task.reason_for_incompletion is not None else 'null'}'"
+    reason_text = task.reason_for_incompletion if task.reason_for_incompletion is not None else "null"
+    end_workflow(
+        decision,
+        status,
+        f"Task {task.task_id} failed with status: {status.value} and reason: '{reason_text}'",
     )
-    end_workflow(decision, status, reason)
+
+
+def fail_workflow(decision: Decision, reason: str) -> None:
+    """A definition or mapping error at run time (e.g. a FORK not followed by a JOIN)."""
+    end_workflow(decision, WorkflowStatus.FAILED, reason)

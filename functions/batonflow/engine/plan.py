@@ -8,7 +8,7 @@ states on their own (deterministic task ids make re-creating them a no-op).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from batonflow.model import Task, TaskStatus, WorkflowStatus
@@ -42,6 +42,25 @@ class WorkflowChange:
     failed_reference_task_names: tuple[str, ...] | None = None
     failed_task_names: tuple[str, ...] | None = None
 
+    def with_variables(self, variables: dict[str, Any]) -> WorkflowChange:
+        return replace(self, variables=variables)
+
+
+@dataclass(frozen=True)
+class ChildStart:
+    """Start a workflow on behalf of a task (SUB_WORKFLOW child, START_WORKFLOW target).
+
+    The executor creates it after the commit, idempotently (the id is fixed here), and reports back into
+    the task like a worker would.
+    """
+
+    task: Task
+    workflow_id: str
+    request: dict[str, Any]
+    """A StartWorkflowRequest as Conductor JSON (name, version, input, workflowDef, correlationId, ...)."""
+    is_child: bool = True
+    """SUB_WORKFLOW (parent link, the child's end completes the task) vs START_WORKFLOW (fire and forget)."""
+
 
 @dataclass(frozen=True)
 class Plan:
@@ -49,6 +68,7 @@ class Plan:
     task_changes: tuple[TaskChange, ...] = ()
     workflow: WorkflowChange | None = None
     dispatches: tuple[Dispatch, ...] = ()
+    children: tuple[ChildStart, ...] = ()
     wake_at: int | None = None
     """The earliest moment a deadline of this workflow can pass (epoch ms), or None."""
     notes: tuple[str, ...] = field(default=())
@@ -56,4 +76,4 @@ class Plan:
 
     @property
     def is_empty(self) -> bool:
-        return not (self.new_tasks or self.task_changes or self.workflow or self.dispatches)
+        return not (self.new_tasks or self.task_changes or self.workflow or self.dispatches or self.children)

@@ -108,7 +108,8 @@ def workflow_expiry(decision: Decision) -> str | None:
 
 def next_deadline(decision: Decision) -> int | None:
     """The earliest deadline of the workflow and its current task attempts."""
-    candidates = [d for d in (task_deadline(t) for t in decision.latest_attempts()) if d is not None]
+    workers = (t for t in decision.latest_attempts() if decision.operator_of(t).is_worker)
+    candidates = [d for d in (task_deadline(t) for t in workers) if d is not None]
     workflow = workflow_deadline(decision)
     if workflow is not None:
         candidates.append(workflow)

@@ -4,46 +4,48 @@ Order of effects for one decide::
 
     load (1 Query) ─► decide() ─► put new tasks ─► update changed tasks ─► commit header (version check)
                                                                           │
-                                       send task messages (batched) ◄─────┘ ─► wake timer if deadline moved
+    send task messages (batched) ◄────────────────────────────────────────┘
+    start child workflows, terminate children of cancelled SUB_WORKFLOW tasks
+    report the end of a child workflow into its parent's task
+    wake timer if the earliest deadline moved
 
-The header commit records the dispatches it is about to send (its *outbox*). If the function dies after
-the commit but before the sends, SQS redelivers the decider message; a redelivered message re-sends the
-outbox entries whose tasks are still SCHEDULED. A lost race (``ConflictError``) reloads and decides
-again; nothing was sent yet, and re-created task items are no-ops thanks to deterministic ids.
+The header commit records the dispatches and child starts it is about to perform (its *outbox*). If the
+function dies after the commit but before those effects, SQS redelivers the decider message; a redelivered
+message first repeats the outbox entries that still matter (tasks still SCHEDULED, children not yet
+created — creating a child is idempotent) and re-reports a finished child workflow to its parent. A lost
+race (``ConflictError``) reloads and decides again; nothing was sent yet, and re-created task items are
+no-ops thanks to deterministic ids.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Sequence
+from typing import Any
 
+from batonflow import errors
 from batonflow.engine.decider import decide
-from batonflow.engine.plan import Dispatch, Plan
+from batonflow.engine.lifecycle import InvalidTransition, terminate
+from batonflow.engine.plan import ChildStart, Dispatch, Plan
 from batonflow.engine.state import WorkflowState
-from batonflow.model import Task, TaskStatus
-from batonflow.model.wire import TaskMessage
+from batonflow.model import Task, TaskStatus, Workflow, WorkflowStatus
+from batonflow.model.wire import DeciderReason, ResultMessage
+from batonflow.service.messages import task_message
 from batonflow.service.runtime import Runtime
+from batonflow.service.starting import start_for_task
+from batonflow.service.tasks import apply_result
 from batonflow.store.errors import ConflictError
 from batonflow.store.executions import LoadedWorkflow
 
 logger = logging.getLogger(__name__)
 
 _MAX_ATTEMPTS = 8
-
-
-def task_message(task: Task) -> TaskMessage:
-    return TaskMessage(
-        workflowInstanceId=task.workflow_instance_id,
-        taskId=task.task_id,
-        taskType=task.task_type,
-        taskDefName=task.task_def_name,
-        referenceTaskName=task.reference_task_name,
-        retryCount=task.retry_count,
-        inputData=task.input_data,
-        responseTimeoutSeconds=task.response_timeout_seconds,
-        workflowType=task.workflow_type,
-        correlationId=task.correlation_id,
-        scheduledTime=task.scheduled_time,
-    )
+_CHILD_STATUS = {
+    WorkflowStatus.COMPLETED: TaskStatus.COMPLETED,
+    WorkflowStatus.FAILED: TaskStatus.FAILED,
+    WorkflowStatus.TIMED_OUT: TaskStatus.TIMED_OUT,
+    WorkflowStatus.TERMINATED: TaskStatus.CANCELED,
+}
 
 
 def run_decide(runtime: Runtime, workflow_id: str, *, redelivered: bool = False) -> Plan | None:
@@ -54,7 +56,7 @@ def run_decide(runtime: Runtime, workflow_id: str, *, redelivered: bool = False)
             logger.warning("decide for unknown workflow", extra={"workflowId": workflow_id})
             return None
         if redelivered:
-            _resend_outbox(runtime, loaded)
+            _repeat_outbox(runtime, loaded)
             redelivered = False
         now = runtime.clock()
         state = WorkflowState(
@@ -63,35 +65,158 @@ def run_decide(runtime: Runtime, workflow_id: str, *, redelivered: bool = False)
         plan = decide(state, now)
         if plan.is_empty and plan.wake_at == loaded.header.wake_at:
             return plan
-        outbox = [{"taskId": d.task.task_id, "delay": d.delay_seconds} for d in plan.dispatches]
         try:
-            runtime.executions.commit(loaded, plan, now, outbox)
+            commit(runtime, loaded, plan, now)
         except ConflictError:
             logger.info("decide lost a race; deciding again", extra={"workflowId": workflow_id})
             continue
-        for note in plan.notes:
-            logger.info(note, extra={"workflowId": workflow_id})
-        _send(runtime, plan.dispatches, now)
-        ended = plan.workflow is not None and plan.workflow.status is not None
-        if not ended and plan.wake_at is not None and plan.wake_at != loaded.header.wake_at:
-            runtime.queues.wake_at(workflow_id, plan.wake_at, now=now)
         return plan
     raise ConflictError(f"workflow {workflow_id}: gave up after {_MAX_ATTEMPTS} conflicting decides")
 
 
-def _send(runtime: Runtime, dispatches: tuple[Dispatch, ...] | list[Dispatch], now: int) -> None:
+def commit(runtime: Runtime, loaded: LoadedWorkflow, plan: Plan, now: int) -> None:
+    """Write the plan (ConflictError if the workflow changed meanwhile), then perform its effects."""
+    outbox = [{"taskId": d.task.task_id, "delay": d.delay_seconds} for d in plan.dispatches] + [
+        _child_entry(child) for child in plan.children
+    ]
+    runtime.executions.commit(loaded, plan, now, outbox)
+    workflow_id = loaded.header.workflow.workflow_id
+    for note in plan.notes:
+        logger.info(note, extra={"workflowId": workflow_id})
+    _send(runtime, plan.dispatches, now)
+    for child in plan.children:
+        _start(runtime, child)
+    for change in plan.task_changes:
+        if change.task.sub_workflow_id and change.task.status == TaskStatus.CANCELED:
+            _terminate_child(runtime, change.task, plan)
+    if plan.workflow is not None and plan.workflow.status is not None and plan.workflow.status.is_terminal:
+        report_to_parent(runtime, _ended(loaded.header.workflow, plan))
+    elif plan.wake_at is not None and plan.wake_at != loaded.header.wake_at:
+        runtime.queues.wake_at(workflow_id, plan.wake_at, now=now)
+
+
+def _ended(workflow: Workflow, plan: Plan) -> Workflow:
+    change = plan.workflow
+    assert change is not None
+    return workflow.model_copy(
+        update={
+            "status": change.status,
+            "output": change.output if change.output is not None else workflow.output,
+            "reason_for_incompletion": change.reason_for_incompletion,
+        }
+    )
+
+
+def _send(runtime: Runtime, dispatches: Sequence[Dispatch], now: int) -> None:
     if dispatches:
         runtime.queues.send_tasks([(task_message(d.task), d.delay_seconds) for d in dispatches], now=now)
 
 
-def _resend_outbox(runtime: Runtime, loaded: LoadedWorkflow) -> None:
-    """Re-send the last commit's dispatches whose tasks still wait: the previous try may have died first."""
+def _child_entry(child: ChildStart) -> dict[str, Any]:
+    return {
+        "taskId": child.task.task_id,
+        "child": child.workflow_id,
+        "request": child.request,
+        "isChild": child.is_child,
+    }
+
+
+def _start(runtime: Runtime, child: ChildStart) -> None:
+    """Create the workflow a task asked for; failures are reported into that task, like a worker would."""
+    task = child.task
+    parent = (task.workflow_instance_id, task.task_id) if child.is_child else None
+    error = start_for_task(runtime, child.request, child.workflow_id, parent)
+    if error is not None:
+        _report(runtime, task, TaskStatus.FAILED, {"subWorkflowId": child.workflow_id}, error)
+    elif not child.is_child:
+        _report(runtime, task, TaskStatus.COMPLETED, {"workflowId": child.workflow_id}, None)
+
+
+def _terminate_child(runtime: Runtime, task: Task, plan: Plan) -> None:
+    reason = plan.workflow.reason_for_incompletion if plan.workflow else None
+    message = f"Parent workflow has been terminated with reason: {reason}"
+    try:
+        apply_operation(
+            runtime, task.sub_workflow_id or "", lambda state, now: terminate(state, message, now)
+        )
+    except (InvalidTransition, errors.NotFoundError):
+        logger.info("child %s already finished or gone", task.sub_workflow_id)
+
+
+Operation = Callable[[WorkflowState, int], Plan]
+
+
+def apply_operation(runtime: Runtime, workflow_id: str, operation: Operation) -> Plan:
+    """Apply a user operation (terminate, ...) computed as a plan, retrying on a lost race.
+
+    Raises NotFoundError for an unknown workflow and whatever the operation raises for a refused one.
+    """
+    for _ in range(_MAX_ATTEMPTS):
+        loaded = runtime.executions.load(workflow_id)
+        if loaded is None:
+            raise errors.NotFoundError(f"No such workflow found by id: {workflow_id}")
+        now = runtime.clock()
+        state = WorkflowState(workflow=loaded.workflow, generation=loaded.header.generation)
+        plan = operation(state, now)
+        if plan.is_empty:
+            return plan
+        try:
+            commit(runtime, loaded, plan, now)
+        except ConflictError:
+            continue
+        return plan
+    raise errors.ConflictError(f"workflow {workflow_id} is changing too fast; try again")
+
+
+def report_to_parent(runtime: Runtime, child: Workflow) -> None:
+    """A finished sub-workflow completes its parent's SUB_WORKFLOW task (idempotent)."""
+    if not child.parent_workflow_id or not child.parent_workflow_task_id:
+        return
+    status = _CHILD_STATUS.get(child.status)
+    if status is None:
+        return
+    reason = None
+    if status != TaskStatus.COMPLETED:
+        reason = (
+            f"Sub workflow {child.workflow_name}.{child.workflow_version}/{child.workflow_id} "
+            f"failure reason: {child.reason_for_incompletion}"
+        )
+    parent_task = runtime.executions.get_task(child.parent_workflow_id, child.parent_workflow_task_id)
+    if parent_task is None:
+        return
+    _report(runtime, parent_task, status, {**child.output, "subWorkflowId": child.workflow_id}, reason)
+
+
+def _report(
+    runtime: Runtime, task: Task, status: TaskStatus, output: dict[str, Any], reason: str | None
+) -> None:
+    result = ResultMessage(
+        workflowInstanceId=task.workflow_instance_id,
+        taskId=task.task_id,
+        status=status.value,
+        outputData=output,
+        reasonForIncompletion=reason,
+    )
+    apply_result(runtime, result, allow_timed_out=True)
+    runtime.queues.wake_workflows([task.workflow_instance_id], DeciderReason.TASK)
+
+
+def _repeat_outbox(runtime: Runtime, loaded: LoadedWorkflow) -> None:
+    """After a redelivery: redo the effects of the last commit that may not have happened."""
     tasks = {t.task_id: t for t in loaded.tasks}
     pending = [
         Dispatch(tasks[entry["taskId"]], int(entry.get("delay", 0)))
         for entry in loaded.header.outbox
-        if entry.get("taskId") in tasks and tasks[entry["taskId"]].status == TaskStatus.SCHEDULED
+        if "child" not in entry
+        and entry.get("taskId") in tasks
+        and tasks[entry["taskId"]].status == TaskStatus.SCHEDULED
     ]
     if pending:
         logger.info("re-sending %d dispatches after a redelivery", len(pending))
         _send(runtime, pending, runtime.clock())
+    for entry in loaded.header.outbox:
+        task = tasks.get(entry.get("taskId", ""))
+        if "child" in entry and task is not None and task.status == TaskStatus.IN_PROGRESS:
+            _start(runtime, ChildStart(task, entry["child"], entry["request"], entry.get("isChild", True)))
+    if loaded.header.workflow.status.is_terminal:
+        report_to_parent(runtime, loaded.header.workflow)

@@ -15,7 +15,7 @@ from enum import Enum
 from batonflow.errors import BadRequestError, NotFoundError
 from batonflow.model import Task, TaskStatus
 from batonflow.model.wire import ResultMessage, TaskMessage
-from batonflow.service.executor import task_message
+from batonflow.service.messages import task_message
 from batonflow.service.runtime import Runtime
 
 logger = logging.getLogger(__name__)

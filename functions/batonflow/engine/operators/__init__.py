@@ -3,9 +3,38 @@
 from __future__ import annotations
 
 from batonflow.engine.operators.base import Operator
+from batonflow.engine.operators.do_while import DoWhileOperator
+from batonflow.engine.operators.dynamic import DynamicOperator
+from batonflow.engine.operators.fork import DynamicForkOperator, ForkJoinOperator
+from batonflow.engine.operators.inline import InlineOperator, LambdaOperator
+from batonflow.engine.operators.join import ExclusiveJoinOperator, JoinOperator
+from batonflow.engine.operators.jq import JsonJqOperator
+from batonflow.engine.operators.noop import NoopOperator
+from batonflow.engine.operators.set_variable import SetVariableOperator
+from batonflow.engine.operators.sub_workflow import StartWorkflowOperator, SubWorkflowOperator
+from batonflow.engine.operators.switch import DecisionOperator, SwitchOperator
+from batonflow.engine.operators.terminate import TerminateOperator
 from batonflow.engine.operators.worker import UserDefinedOperator, WorkerOperator
 
-_OPERATORS: tuple[Operator, ...] = (WorkerOperator(),)
+_OPERATORS: tuple[Operator, ...] = (
+    WorkerOperator(),
+    SwitchOperator(),
+    DecisionOperator(),
+    ForkJoinOperator(),
+    DynamicForkOperator(),
+    JoinOperator(),
+    ExclusiveJoinOperator(),
+    DoWhileOperator(),
+    SubWorkflowOperator(),
+    StartWorkflowOperator(),
+    InlineOperator(),
+    LambdaOperator(),
+    JsonJqOperator(),
+    SetVariableOperator(),
+    TerminateOperator(),
+    NoopOperator(),
+    DynamicOperator(),
+)
 _BY_TYPE: dict[str, Operator] = {t: op for op in _OPERATORS for t in op.task_types}
 _USER_DEFINED = UserDefinedOperator()
 

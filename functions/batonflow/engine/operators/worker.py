@@ -6,7 +6,7 @@ queued under that type string instead.
 
 from __future__ import annotations
 
-from batonflow.engine.context import Decision
+from batonflow.engine.context import Decision, reference_for
 from batonflow.engine.inputs import resolve_task_input
 from batonflow.engine.operators.base import Operator, new_task
 from batonflow.model import Task, TaskStatus, TaskType, WorkflowTask
@@ -19,9 +19,8 @@ class WorkerOperator(Operator):
     def queue_type(self, workflow_task: WorkflowTask) -> str:
         return workflow_task.name
 
-    def schedule(self, decision: Decision, workflow_task: WorkflowTask) -> list[Task]:
-        reference = workflow_task.task_reference_name
-        task_id = decision.new_task_id(reference, 0)
+    def schedule(self, decision: Decision, workflow_task: WorkflowTask, iteration: int) -> list[Task]:
+        task_id = decision.new_task_id(reference_for(workflow_task, iteration), 0)
         task_def = workflow_task.task_definition
         delay = workflow_task.start_delay or 0
         task = new_task(
@@ -30,6 +29,7 @@ class WorkerOperator(Operator):
             task_type=self.queue_type(workflow_task),
             status=TaskStatus.SCHEDULED,
             input_data=resolve_task_input(decision, workflow_task, task_def, task_id),
+            iteration=iteration,
             response_timeout_seconds=self._response_timeout(workflow_task),
             start_delay_in_seconds=delay,
             callback_after_seconds=delay,
