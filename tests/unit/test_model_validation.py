@@ -426,3 +426,25 @@ def test_task_result_needs_ids() -> None:
         ("taskId", "Task ID cannot be null or empty"),
     ]
     assert validate_task_result(TaskResult(workflow_instance_id="w", task_id="t")) == []
+
+
+def test_a_join_naming_an_unknown_task_is_refused():
+    from batonflow.model import WorkflowDef, validate_workflow_def
+
+    definition = WorkflowDef.model_validate(
+        {
+            "name": "bad_join",
+            "tasks": [
+                {
+                    "name": "fork",
+                    "taskReferenceName": "fork",
+                    "type": "FORK_JOIN",
+                    "forkTasks": [[{"name": "a", "taskReferenceName": "a"}]],
+                },
+                {"name": "join", "taskReferenceName": "join", "type": "JOIN", "joinOn": ["a", "ghost"]},
+            ],
+        }
+    )
+    [error] = validate_workflow_def(definition)
+    assert error.message == "joinOn task ghost of JOIN join is not in workflow bad_join"
+    assert error.invalid_value == "ghost"

@@ -28,6 +28,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from batonflow.model.definitions import TaskDef, WorkflowDef, WorkflowTask
+from batonflow.model.enums import TaskType
 from batonflow.model.execution import StartWorkflowRequest, TaskResult, ValidationErrorItem
 from batonflow.model.task_rules import SYSTEM_PARAMETERS, TYPE_RULES, ValidationRules, input_reference_errors
 
@@ -152,7 +153,23 @@ def validate_workflow_def(
     for i, task in enumerate(d.tasks):
         for message in input_reference_errors(task.input_parameters, task.name, refs, rules):
             errors.add(f"tasks[{i}].inputParameters", message)
+    _check_join_references(d, refs, errors)
     return errors.items
+
+
+def _check_join_references(d: WorkflowDef, refs: set[str], errors: _Errors) -> None:
+    """A JOIN or EXCLUSIVE_JOIN naming a task the definition does not have could never complete.
+
+    Conductor accepts such a definition and the JOIN waits forever; Baton refuses it at registration.
+    """
+    for task in d.all_tasks():
+        if task.task_type not in (TaskType.JOIN, TaskType.EXCLUSIVE_JOIN):
+            continue
+        for ref in [*task.join_on, *task.default_exclusive_join_task]:
+            if ref not in refs:
+                join = f"{task.type} {task.task_reference_name}"
+                message = f"joinOn task {ref} of {join} is not in workflow {d.name}"
+                errors.add("tasks", message, ref)
 
 
 def _check_task(
