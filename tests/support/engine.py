@@ -6,8 +6,9 @@ from typing import Any
 
 from batonflow.engine.decider import decide
 from batonflow.engine.plan import Plan
+from batonflow.engine.snapshot import embed_task_defs
 from batonflow.engine.state import WorkflowState
-from batonflow.model import TaskDef, TaskStatus, Workflow, WorkflowDef, WorkflowStatus, WorkflowTask
+from batonflow.model import TaskDef, TaskStatus, Workflow, WorkflowDef, WorkflowStatus
 
 T0 = 1_700_000_000_000
 
@@ -19,23 +20,10 @@ def definition(
     task_defs = task_defs or {}
     parsed = WorkflowDef.model_validate({"name": extra.pop("name", "wf"), "tasks": tasks, **extra})
 
-    def embed(task: WorkflowTask) -> WorkflowTask:
-        update: dict[str, Any] = {}
-        if task.task_definition is None:
-            defaults = {} if task.type == "SIMPLE" else {"retryCount": 0, "responseTimeoutSeconds": 0}
-            settings = {"name": task.name, **defaults, **task_defs.get(task.name, {})}
-            update["task_definition"] = TaskDef.model_validate(settings)
-        if task.decision_cases:
-            update["decision_cases"] = {k: [embed(t) for t in v] for k, v in task.decision_cases.items()}
-        if task.default_case:
-            update["default_case"] = [embed(t) for t in task.default_case]
-        if task.fork_tasks:
-            update["fork_tasks"] = [[embed(t) for t in branch] for branch in task.fork_tasks]
-        if task.loop_over:
-            update["loop_over"] = [embed(t) for t in task.loop_over]
-        return task.model_copy(update=update)
+    def registered(name: str) -> TaskDef | None:
+        return TaskDef.model_validate({"name": name, **task_defs[name]}) if name in task_defs else None
 
-    return parsed.model_copy(update={"tasks": [embed(t) for t in parsed.tasks]})
+    return embed_task_defs(parsed, registered)
 
 
 def new_workflow(

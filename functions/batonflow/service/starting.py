@@ -8,16 +8,9 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from batonflow.engine.snapshot import embed_task_defs
 from batonflow.errors import BadRequestError, NotFoundError, ValidationFailedError
-from batonflow.model import (
-    StartWorkflowRequest,
-    TaskDef,
-    TaskType,
-    Workflow,
-    WorkflowDef,
-    WorkflowStatus,
-    WorkflowTask,
-)
+from batonflow.model import StartWorkflowRequest, Workflow, WorkflowDef, WorkflowStatus
 from batonflow.model.validation import validate_workflow_def
 from batonflow.model.wire import DeciderReason
 from batonflow.service.runtime import Runtime
@@ -42,35 +35,11 @@ def resolve_definition(runtime: Runtime, request: StartWorkflowRequest) -> Workf
 
 
 def snapshot_definition(runtime: Runtime, definition: WorkflowDef) -> WorkflowDef:
-    """The definition with every task's TaskDef embedded (REFERENCE §1.1, §1.5).
-
-    Registered definitions are fetched in one batch; a task with neither an inline nor a registered
-    definition gets an ad-hoc one (SIMPLE: Conductor's defaults; any other type: no retries, no response
-    timeout). Running executions keep this snapshot even if the definitions change later.
-    """
-    tasks = list(definition.all_tasks())
-    registered = runtime.definitions.get_tasks(t.name for t in tasks if t.task_definition is None)
-
-    def embed(task: WorkflowTask) -> WorkflowTask:
-        update: dict[str, Any] = {}
-        if task.task_definition is None:
-            found = registered.get(task.name)
-            if found is None:
-                found = TaskDef(name=task.name)
-                if task.type != TaskType.SIMPLE:
-                    found = found.model_copy(update={"retry_count": 0, "response_timeout_seconds": 0})
-            update["task_definition"] = found
-        if task.decision_cases:
-            update["decision_cases"] = {k: [embed(t) for t in v] for k, v in task.decision_cases.items()}
-        if task.default_case:
-            update["default_case"] = [embed(t) for t in task.default_case]
-        if task.fork_tasks:
-            update["fork_tasks"] = [[embed(t) for t in branch] for branch in task.fork_tasks]
-        if task.loop_over:
-            update["loop_over"] = [embed(t) for t in task.loop_over]
-        return task.model_copy(update=update) if update else task
-
-    return definition.model_copy(update={"tasks": [embed(t) for t in definition.tasks]})
+    """The definition with every task's TaskDef embedded; running executions keep this snapshot even if
+    the definitions change later. Registered definitions are fetched in one batch."""
+    names = [t.name for t in definition.all_tasks() if t.task_definition is None]
+    registered = runtime.definitions.get_tasks(names)
+    return embed_task_defs(definition, registered.get)
 
 
 def create_workflow(

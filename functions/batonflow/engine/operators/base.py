@@ -107,7 +107,36 @@ class Outcome:
     reason: str | None = None
 
 
-class SyncOperator(Operator):
+class AttemptOperator(Operator):
+    """A type whose first attempt and retries are created by one method, :meth:`create`."""
+
+    def create(
+        self,
+        decision: Decision,
+        workflow_task: WorkflowTask,
+        iteration: int,
+        *,
+        retry_count: int,
+        retried: Task | None = None,
+    ) -> Task:
+        raise NotImplementedError
+
+    def schedule(self, decision: Decision, workflow_task: WorkflowTask, iteration: int) -> list[Task]:
+        return [self.create(decision, workflow_task, iteration, retry_count=0)]
+
+    def retry(self, decision: Decision, failed: Task, delay_seconds: int) -> Task | None:
+        if failed.workflow_task is None:
+            return None
+        return self.create(
+            decision,
+            failed.workflow_task,
+            failed.iteration,
+            retry_count=failed.retry_count + 1,
+            retried=failed,
+        )
+
+
+class SyncOperator(AttemptOperator):
     """A system task that finishes within the decide that schedules it (INLINE, SET_VARIABLE, ...)."""
 
     def run(self, decision: Decision, workflow_task: WorkflowTask, input_data: dict[str, Any]) -> Outcome:
@@ -116,21 +145,7 @@ class SyncOperator(Operator):
     def input_for(self, decision: Decision, workflow_task: WorkflowTask, task_id: str) -> dict[str, Any]:
         return resolve_task_input(decision, workflow_task, workflow_task.task_definition, task_id)
 
-    def schedule(self, decision: Decision, workflow_task: WorkflowTask, iteration: int) -> list[Task]:
-        return [self._create(decision, workflow_task, iteration, retry_count=0)]
-
-    def retry(self, decision: Decision, failed: Task, delay_seconds: int) -> Task | None:
-        if failed.workflow_task is None:
-            return None
-        return self._create(
-            decision,
-            failed.workflow_task,
-            failed.iteration,
-            retry_count=failed.retry_count + 1,
-            retried=failed,
-        )
-
-    def _create(
+    def create(
         self,
         decision: Decision,
         workflow_task: WorkflowTask,

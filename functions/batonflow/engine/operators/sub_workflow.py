@@ -15,7 +15,7 @@ from typing import Any
 
 from batonflow.engine.context import Decision, reference_for
 from batonflow.engine.inputs import resolve_parameters, resolve_task_input
-from batonflow.engine.operators.base import Operator, new_task
+from batonflow.engine.operators.base import AttemptOperator, Operator, new_task
 from batonflow.engine.plan import ChildStart
 from batonflow.model import Task, TaskStatus, TaskType, WorkflowTask
 
@@ -26,31 +26,17 @@ def workflow_id_for(task_id: str) -> str:
     return str(uuid.uuid5(_CHILD_NAMESPACE, task_id))
 
 
-class SubWorkflowOperator(Operator):
+class SubWorkflowOperator(AttemptOperator):
     task_types = (TaskType.SUB_WORKFLOW,)
 
-    def schedule(self, decision: Decision, workflow_task: WorkflowTask, iteration: int) -> list[Task]:
-        return [self._create(decision, workflow_task, iteration, retry_count=0, retried=None)]
-
-    def retry(self, decision: Decision, failed: Task, delay_seconds: int) -> Task | None:
-        if failed.workflow_task is None:
-            return None
-        return self._create(
-            decision,
-            failed.workflow_task,
-            failed.iteration,
-            retry_count=failed.retry_count + 1,
-            retried=failed,
-        )
-
-    def _create(
+    def create(
         self,
         decision: Decision,
         workflow_task: WorkflowTask,
         iteration: int,
         *,
         retry_count: int,
-        retried: Task | None,
+        retried: Task | None = None,
     ) -> Task:
         task_id = decision.new_task_id(reference_for(workflow_task, iteration), retry_count)
         child_id = workflow_id_for(task_id)
