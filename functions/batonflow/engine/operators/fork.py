@@ -13,6 +13,7 @@ from batonflow.engine import outcome
 from batonflow.engine.context import Decision, reference_for
 from batonflow.engine.flow import Next
 from batonflow.engine.inputs import resolve_parameters, resolve_task_input
+from batonflow.engine.jsonpath import java_text
 from batonflow.engine.operators.base import Operator, new_task
 from batonflow.engine.operators.join import JoinOperator
 from batonflow.model import FORK_TASK_TYPE, Task, TaskDef, TaskStatus, TaskType, WorkflowTask
@@ -108,19 +109,22 @@ class DynamicForkOperator(ForkJoinOperator):
     def _forks(
         self, decision: Decision, workflow_task: WorkflowTask, inputs: dict[str, Any]
     ) -> list[tuple[WorkflowTask, dict[str, Any]]]:
-        if isinstance(inputs.get("forkTaskInputs"), list):
+        if "forkTaskInputs" in inputs:
+            if not isinstance(inputs["forkTaskInputs"], list):
+                found = java_text(inputs["forkTaskInputs"])
+                raise _BadFork(f"forkTaskInputs of a dynamic fork must be a list, but found {found}")
             return self._same_task_forks(decision, workflow_task, inputs)
         tasks = inputs.get(workflow_task.dynamic_fork_tasks_param or "")
         fork_inputs = inputs.get(workflow_task.dynamic_fork_tasks_input_param_name or "")
         if not isinstance(tasks, list):
             raise _BadFork(
                 "Input to the dynamically forked tasks is not a list of tasks -> expecting a list "
-                f"but found {tasks}"
+                f"but found {java_text(tasks)}"
             )
         if not isinstance(fork_inputs, dict):
             raise _BadFork(
                 "Input to the dynamically forked tasks is not a map -> expecting a map of K,V  "
-                f"but found {fork_inputs}"
+                f"but found {java_text(fork_inputs)}"
             )
         forks = []
         for raw in tasks:

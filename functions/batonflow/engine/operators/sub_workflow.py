@@ -42,7 +42,12 @@ class SubWorkflowOperator(AttemptOperator):
         child_id = workflow_id_for(task_id)
         params = workflow_task.sub_workflow_param
         raw = params.model_dump(mode="json", by_alias=True, exclude_none=True) if params else {}
+        inline_definition = raw.get("workflowDefinition")
+        if isinstance(inline_definition, dict):
+            raw.pop("workflowDefinition")  # an inline definition's ${...} belong to the child (§4.8)
         resolved = resolve_parameters(decision, raw)
+        if isinstance(inline_definition, dict):
+            resolved["workflowDefinition"] = inline_definition
         workflow_input = resolve_task_input(decision, workflow_task, None, task_id)
         input_data: dict[str, Any] = {
             "subWorkflowName": resolved.get("name"),
