@@ -11,7 +11,13 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from batonflow.engine.definition_index import DefinitionIndex
-from batonflow.engine.document import LOOP_SUFFIX, build_document
+from batonflow.engine.document import (
+    LOOP_SUFFIX,
+    base_reference,
+    build_document,
+    task_document,
+    workflow_document,
+)
 from batonflow.engine.ids import task_id_for
 from batonflow.engine.plan import ChildStart, Dispatch, Plan, TaskChange, WorkflowChange
 from batonflow.engine.state import WorkflowState
@@ -56,7 +62,11 @@ class Decision:
         self._dispatch_delays: dict[str, int] = {}
         self._children: list[ChildStart] = []
         self._notes: list[str] = []
-        self._document: dict[str, Any] | None = None
+        self._document: dict[str, Any] = build_document(self.workflow, self._tasks.values())
+        self._by_reference: dict[str, list[str]] = {}
+        for task in self._tasks.values():
+            self._by_reference.setdefault(task.reference_task_name, []).append(task.task_id)
+        self._ordered: list[Task] | None = None
         self._ending: WorkflowChange | None = None
         self._variables_changed = False
         self._next_seq = max((t.seq for t in state.workflow.tasks), default=0) + 1
@@ -64,7 +74,9 @@ class Decision:
     # -- reading -------------------------------------------------------------------------------------
     def tasks(self) -> list[Task]:
         """All task attempts in scheduling order."""
-        return sorted(self._tasks.values(), key=lambda t: t.seq)
+        if self._ordered is None:
+            self._ordered = sorted(self._tasks.values(), key=lambda t: t.seq)
+        return list(self._ordered)
 
     def task(self, task_id: str) -> Task:
         return self._tasks[task_id]
@@ -73,7 +85,8 @@ class Decision:
         return task_id in self._tasks
 
     def tasks_for(self, reference_name: str) -> list[Task]:
-        return [t for t in self.tasks() if t.reference_task_name == reference_name]
+        attempts = [self._tasks[i] for i in self._by_reference.get(reference_name, ())]
+        return sorted(attempts, key=lambda t: t.seq)
 
     def latest(self, reference_name: str) -> Task | None:
         """The current attempt of a reference name (highest retry count), if it was ever scheduled."""
@@ -82,20 +95,27 @@ class Decision:
 
     def latest_attempts(self) -> Iterator[Task]:
         """The current attempt of every reference name, in scheduling order."""
-        latest: dict[str, Task] = {}
-        for task in self.tasks():
-            current = latest.get(task.reference_task_name)
-            if current is None or (task.retry_count, task.seq) > (current.retry_count, current.seq):
-                latest[task.reference_task_name] = task
-        yield from sorted(latest.values(), key=lambda t: t.seq)
+        latest = (self.latest(reference) for reference in self._by_reference)
+        yield from sorted((t for t in latest if t is not None), key=lambda t: t.seq)
 
     def operator_of(self, task: Task) -> Operator:
         return self.operators(task.workflow_task.type if task.workflow_task else task.task_type or "")
 
     def document(self) -> dict[str, Any]:
-        if self._document is None:
-            self._document = build_document(self.workflow, self._tasks.values())
+        """What ``${...}`` reads; kept up to date as tasks are added and changed (never rebuilt)."""
         return self._document
+
+    def _track(self, task: Task) -> None:
+        """Keep the document current: a reference reads the attempt scheduled last (highest seq)."""
+        key = base_reference(task.reference_task_name)
+        shown = self._document.get(key)
+        if (
+            shown is None
+            or shown.get("taskId") == task.task_id
+            or self._tasks[shown["taskId"]].seq < task.seq
+        ):
+            self._document[key] = task_document(task)
+        self._ordered = None
 
     @property
     def ended(self) -> bool:
@@ -123,7 +143,8 @@ class Decision:
             return False
         self._tasks[task.task_id] = task
         self._new.append(task.task_id)
-        self._document = None
+        self._by_reference.setdefault(task.reference_task_name, []).append(task.task_id)
+        self._track(task)
         if dispatch_delay_seconds is not None:
             self._dispatch_delays[task.task_id] = dispatch_delay_seconds
         return True
@@ -133,7 +154,7 @@ class Decision:
         self._tasks[task.task_id] = task
         if task.task_id not in self._new and task.task_id not in self._changed:
             self._changed.append(task.task_id)
-        self._document = None
+        self._track(task)
 
     def start_child(self, child: ChildStart) -> None:
         self._children.append(child)
@@ -141,13 +162,14 @@ class Decision:
     def set_variables(self, values: dict[str, Any]) -> None:
         self.workflow = self.workflow.model_copy(update={"variables": {**self.workflow.variables, **values}})
         self._variables_changed = True
-        self._document = None
+        self._document["workflow"] = workflow_document(self.workflow)
 
     def end(self, change: WorkflowChange) -> None:
         """Record how the workflow ends (status, output, reason); the first ending wins."""
         if self._ending is None:
             self._ending = change
             self.workflow = self.workflow.model_copy(update={"status": change.status})
+            self._document["workflow"] = workflow_document(self.workflow)
 
     @property
     def ending_status(self) -> WorkflowStatus | None:
