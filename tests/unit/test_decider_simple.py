@@ -252,3 +252,38 @@ def test_an_unsuccessful_terminal_workflow_cancels_leftover_tasks(status):
     state, plan = step(state, T0 + 1)
     assert current(state, "fetch_ref").status == TaskStatus.CANCELED
     assert plan.workflow is None
+
+
+def test_a_failed_workflow_starts_its_failure_workflow_with_conductors_input():
+    defn = definition(THREE_STEPS[:1], {"fetch": {"retryCount": 0}}, failureWorkflow="cleanup")
+    state, _ = step(new_workflow(defn, {"user": "ada"}), T0)
+    state = worker_result(state, "fetch_ref", T0 + 1, status=TaskStatus.FAILED, reason="boom")
+    state, plan = step(state, T0 + 2)
+    start = plan.failure_workflow
+    assert start is not None
+    assert state.workflow.output["conductor.failure_workflow"] == start.workflow_id
+    assert start.request["name"] == "cleanup"
+    failure_input = start.request["input"]
+    assert failure_input["user"] == "ada" and failure_input["workflowId"] == "wf-1"
+    assert failure_input["failureStatus"] == "FAILED"
+    assert failure_input["failureTaskId"] == current(state, "fetch_ref").task_id
+    assert failure_input["failedWorkflow"]["workflowId"] == "wf-1"
+
+
+def test_the_failure_workflow_name_can_come_from_the_input():
+    defn = definition(
+        THREE_STEPS[:1], {"fetch": {"retryCount": 0}}, failureWorkflow="$workflow.input.onFailure"
+    )
+    state, _ = step(new_workflow(defn, {"onFailure": "from_input"}), T0)
+    state = worker_result(state, "fetch_ref", T0 + 1, status=TaskStatus.FAILED)
+    _, plan = step(state, T0 + 2)
+    assert plan.failure_workflow.request["name"] == "from_input"
+
+
+def test_terminating_through_the_api_never_starts_the_failure_workflow():
+    from batonflow.engine.lifecycle import terminate
+
+    state, _ = step(new_workflow(definition(THREE_STEPS[:1], failureWorkflow="cleanup")), T0)
+    plan = terminate(state, "stop", T0 + 1)
+    assert plan.failure_workflow is None
+    assert "conductor.failure_workflow" not in plan.workflow.output

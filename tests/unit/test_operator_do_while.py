@@ -35,6 +35,7 @@ def test_iterates_while_the_condition_holds_then_continues():
         state, _ = step(state, T0 + n)
     loop_task = current(state, "loop")
     assert loop_task.status == TaskStatus.COMPLETED
+    assert loop_task.iteration == 3
     assert loop_task.output_data == {
         "iteration": 3,
         "1": {"work": {"n": 1}},

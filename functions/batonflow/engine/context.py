@@ -19,7 +19,7 @@ from batonflow.engine.document import (
     workflow_document,
 )
 from batonflow.engine.ids import task_id_for
-from batonflow.engine.plan import ChildStart, Dispatch, Plan, TaskChange, WorkflowChange
+from batonflow.engine.plan import ChildStart, Dispatch, FailureWorkflowStart, Plan, TaskChange, WorkflowChange
 from batonflow.engine.state import WorkflowState
 from batonflow.model import Task, TaskStatus, Workflow, WorkflowDef, WorkflowStatus, WorkflowTask
 
@@ -61,6 +61,7 @@ class Decision:
         self._changed: list[str] = []
         self._dispatch_delays: dict[str, int] = {}
         self._children: list[ChildStart] = []
+        self._failure_workflow: FailureWorkflowStart | None = None
         self._notes: list[str] = []
         self._document: dict[str, Any] = build_document(self.workflow, self._tasks.values())
         self._by_reference: dict[str, list[str]] = {}
@@ -159,6 +160,9 @@ class Decision:
     def start_child(self, child: ChildStart) -> None:
         self._children.append(child)
 
+    def start_failure_workflow(self, start: FailureWorkflowStart) -> None:
+        self._failure_workflow = start
+
     def set_variables(self, values: dict[str, Any]) -> None:
         self.workflow = self.workflow.model_copy(update={"variables": {**self.workflow.variables, **values}})
         self._variables_changed = True
@@ -196,6 +200,7 @@ class Decision:
                 if self._tasks[i].status == TaskStatus.SCHEDULED
             ),
             children=tuple(self._children),
+            failure_workflow=self._failure_workflow,
             wake_at=None if self._ending else wake_at,
             notes=tuple(self._notes),
         )

@@ -22,5 +22,5 @@ def terminate(state: WorkflowState, reason: str | None, now: int) -> Plan:
     decision = Decision(state, now, operator_for)
     if status == WorkflowStatus.TERMINATED:
         return decision.plan()
-    outcome.end_workflow(decision, WorkflowStatus.TERMINATED, reason)
+    outcome.end_workflow(decision, WorkflowStatus.TERMINATED, reason, run_failure_workflow=False)
     return decision.plan()

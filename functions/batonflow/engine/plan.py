@@ -63,12 +63,21 @@ class ChildStart:
 
 
 @dataclass(frozen=True)
+class FailureWorkflowStart:
+    """Start the definition's ``failureWorkflow`` for a workflow that just failed (REFERENCE §3.9)."""
+
+    workflow_id: str
+    request: dict[str, Any]
+
+
+@dataclass(frozen=True)
 class Plan:
     new_tasks: tuple[Task, ...] = ()
     task_changes: tuple[TaskChange, ...] = ()
     workflow: WorkflowChange | None = None
     dispatches: tuple[Dispatch, ...] = ()
     children: tuple[ChildStart, ...] = ()
+    failure_workflow: FailureWorkflowStart | None = None
     wake_at: int | None = None
     """The earliest moment a deadline of this workflow can pass (epoch ms), or None."""
     notes: tuple[str, ...] = field(default=())
@@ -76,4 +85,11 @@ class Plan:
 
     @property
     def is_empty(self) -> bool:
-        return not (self.new_tasks or self.task_changes or self.workflow or self.dispatches or self.children)
+        return not (
+            self.new_tasks
+            or self.task_changes
+            or self.workflow
+            or self.dispatches
+            or self.children
+            or self.failure_workflow
+        )

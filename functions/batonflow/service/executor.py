@@ -26,7 +26,7 @@ from typing import Any
 from batonflow import errors
 from batonflow.engine.decider import decide
 from batonflow.engine.lifecycle import InvalidTransition, terminate
-from batonflow.engine.plan import ChildStart, Dispatch, Plan
+from batonflow.engine.plan import ChildStart, Dispatch, FailureWorkflowStart, Plan
 from batonflow.engine.state import WorkflowState
 from batonflow.model import Task, TaskStatus, Workflow, WorkflowStatus
 from batonflow.model.wire import DeciderReason, ResultMessage
@@ -79,6 +79,10 @@ def commit(runtime: Runtime, loaded: LoadedWorkflow, plan: Plan, now: int) -> No
     outbox = [{"taskId": d.task.task_id, "delay": d.delay_seconds} for d in plan.dispatches] + [
         _child_entry(child) for child in plan.children
     ]
+    if plan.failure_workflow is not None:
+        outbox.append(
+            {"failureWorkflow": plan.failure_workflow.workflow_id, "request": plan.failure_workflow.request}
+        )
     runtime.executions.commit(loaded, plan, now, outbox)
     workflow_id = loaded.header.workflow.workflow_id
     for note in plan.notes:
@@ -86,6 +90,8 @@ def commit(runtime: Runtime, loaded: LoadedWorkflow, plan: Plan, now: int) -> No
     _send(runtime, plan.dispatches, now)
     for child in plan.children:
         _start(runtime, child)
+    if plan.failure_workflow is not None:
+        _start_failure_workflow(runtime, plan.failure_workflow)
     for change in plan.task_changes:
         if change.task.sub_workflow_id and change.task.status == TaskStatus.CANCELED:
             _terminate_child(runtime, change.task, plan)
@@ -130,6 +136,12 @@ def _start(runtime: Runtime, child: ChildStart) -> None:
         _report(runtime, task, TaskStatus.FAILED, {"subWorkflowId": child.workflow_id}, error)
     elif not child.is_child:
         _report(runtime, task, TaskStatus.COMPLETED, {"workflowId": child.workflow_id}, None)
+
+
+def _start_failure_workflow(runtime: Runtime, start: FailureWorkflowStart) -> None:
+    error = start_for_task(runtime, start.request, start.workflow_id, None)
+    if error is not None:
+        logger.warning("failure workflow %s did not start: %s", start.request.get("name"), error)
 
 
 def _terminate_child(runtime: Runtime, task: Task, plan: Plan) -> None:
@@ -218,5 +230,8 @@ def _repeat_outbox(runtime: Runtime, loaded: LoadedWorkflow) -> None:
         task = tasks.get(entry.get("taskId", ""))
         if "child" in entry and task is not None and task.status == TaskStatus.IN_PROGRESS:
             _start(runtime, ChildStart(task, entry["child"], entry["request"], entry.get("isChild", True)))
+    for entry in loaded.header.outbox:
+        if "failureWorkflow" in entry:
+            _start_failure_workflow(runtime, FailureWorkflowStart(entry["failureWorkflow"], entry["request"]))
     if loaded.header.workflow.status.is_terminal:
         report_to_parent(runtime, loaded.header.workflow)

@@ -67,11 +67,15 @@ def new_task(
     iteration: int = 0,
     retry_count: int = 0,
     task_def_name: str | None = None,
+    reference_name: str | None = None,
     **fields: Any,
 ) -> Task:
-    """A fresh attempt with the fields every type fills the same way (REFERENCE §1.7, §3.2 step 6)."""
+    """A fresh attempt with the fields every type fills the same way (REFERENCE §1.7, §3.2 step 6).
+
+    The reference name is the WorkflowTask's, suffixed with ``iteration`` inside a loop, unless given.
+    """
     workflow = decision.workflow
-    reference = reference_for(workflow_task, iteration)
+    reference = reference_name or reference_for(workflow_task, iteration)
     values: dict[str, Any] = {
         "task_id": decision.new_task_id(reference, retry_count),
         "task_type": task_type,

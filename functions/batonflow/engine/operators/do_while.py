@@ -4,8 +4,8 @@ The loop task stays IN_PROGRESS and is re-evaluated on every decide. Iteration N
 tasks named ``<ref>__N``. When every body task of the current iteration has finished and none has a
 successor left to schedule, the iteration's outputs are recorded under ``"N"`` and the condition is
 evaluated over the loop's re-resolved inputs, its own output (``$.<loopRef>``) and each body task's output
-(``$.<bodyRef>``): true starts iteration N+1, false completes the loop. The loop task's own ``iteration``
-field is that of the list it sits in (0 at the top level); its iteration count lives in its output.
+(``$.<bodyRef>``): true starts iteration N+1, false completes the loop. The loop task's ``iteration`` field
+and its output's ``iteration`` both hold the current iteration (``${loopRef.iteration}`` reads it).
 
 Not supported yet: ``items`` (list iteration) and ``keepLastN``.
 """
@@ -15,8 +15,8 @@ from __future__ import annotations
 from typing import Any
 
 from batonflow.engine.context import Decision, loop_reference, reference_for
-from batonflow.engine.document import base_reference
-from batonflow.engine.flow import Next
+from batonflow.engine.document import LOOP_SUFFIX, base_reference
+from batonflow.engine.flow import Next, next_in_flow
 from batonflow.engine.inputs import resolve_parameters, resolve_task_input
 from batonflow.engine.operators.base import Operator, new_task
 from batonflow.engine.scripting import ScriptError, evaluate, truthy
@@ -35,14 +35,16 @@ class DoWhileOperator(Operator):
     waits_on_others = True
 
     def schedule(self, decision: Decision, workflow_task: WorkflowTask, iteration: int) -> list[Task]:
-        task_id = decision.new_task_id(reference_for(workflow_task, iteration), 0)
+        reference = reference_for(workflow_task, iteration)
+        task_id = decision.new_task_id(reference, 0)
         task = new_task(
             decision,
             workflow_task,
             task_type=TaskType.DO_WHILE,
             status=TaskStatus.IN_PROGRESS,
             input_data=resolve_task_input(decision, workflow_task, workflow_task.task_definition, task_id),
-            iteration=iteration,
+            iteration=1,
+            reference_name=reference,
             output_data={ITERATION: 1},
         )
         decision.add_task(task)
@@ -100,7 +102,11 @@ class DoWhileOperator(Operator):
         if not again:
             self._finish(decision, task, current, outputs, TaskStatus.COMPLETED, None)
             return
-        decision.update_task(task.model_copy(update={"output_data": {**output, ITERATION: current + 1}}))
+        decision.update_task(
+            task.model_copy(
+                update={"output_data": {**output, ITERATION: current + 1}, "iteration": current + 1}
+            )
+        )
         decision.schedule(loop.loop_over[0], current + 1)
 
     def _finish(
@@ -126,3 +132,9 @@ class DoWhileOperator(Operator):
 
     def after_branch(self, decision: Decision, container: WorkflowTask, iteration: int) -> Next:
         return []  # the loop itself decides what follows an iteration
+
+    def successors(self, decision: Decision, task: Task) -> Next:
+        """After the loop: the next task of the list the loop sits in (its own field counts iterations)."""
+        reference = task.reference_task_name
+        enclosing = int(reference.rsplit(LOOP_SUFFIX, 1)[1]) if LOOP_SUFFIX in reference else 0
+        return next_in_flow(decision, base_reference(reference), enclosing)
