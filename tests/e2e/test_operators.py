@@ -203,7 +203,12 @@ def test_do_while_iterates_until_the_worker_is_done_or_the_limit(api: str):
         "2": {"step": {"value": 12, "done": False}, "double": {"result": 24}},
         "3": {"step": {"value": 13, "done": True}, "double": {"result": 26}},
     }
-    body = [(t["referenceTaskName"], t["iteration"]) for t in until_done["tasks"] if t["iteration"]]
+    assert loop["iteration"] == 3  # the loop task's own field counts iterations, as in Conductor
+    body = [
+        (t["referenceTaskName"], t["iteration"])
+        for t in until_done["tasks"]
+        if "__" in t["referenceTaskName"]
+    ]
     assert body == [(f"{ref}__{n}", n) for n in (1, 2, 3) for ref in ("step", "double")]
     steps = [t for t in until_done["tasks"] if t["referenceTaskName"].startswith("step__")]
     assert [t["inputData"]["round"] for t in steps] == [1, 2, 3]

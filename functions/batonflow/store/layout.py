@@ -53,6 +53,7 @@ TASK_MUTABLE_FIELDS = frozenset(
         "callback_after_seconds",
         "retried",
         "sub_workflow_id",
+        "iteration",
     }
 )
 """Task fields stored as their own attributes (see ``task_mutable_values``), not in ``static``."""
@@ -91,6 +92,7 @@ def task_mutable_values(task: Task) -> Item:
         "pollCount": n(task.poll_count),
         "callbackAfterSeconds": n(task.callback_after_seconds),
         "retried": boolean(task.retried),
+        "iteration": n(task.iteration),
     }
     if task.reason_for_incompletion is not None:
         values["reason"] = s(task.reason_for_incompletion)
@@ -134,6 +136,7 @@ def task_from_item(item: Item) -> Task:
         callbackAfterSeconds=get_n(item, "callbackAfterSeconds"),
         retried=get_bool(item, "retried"),
         subWorkflowId=get_s(item, "subWorkflowId"),
+        iteration=get_n(item, "iteration"),
     )
     return Task.model_validate(data)
 
