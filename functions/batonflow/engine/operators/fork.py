@@ -92,11 +92,9 @@ class DynamicForkOperator(ForkJoinOperator):
                 decision, f"Dynamic fork {workflow_task.task_reference_name}: duplicate refs"
             )
             return []
-        fork_input = {
-            **inputs,
-            "forkedTasks": references,
-            "forkedTaskDefs": [t.model_dump(mode="json", by_alias=True, exclude_none=True) for t, _ in forks],
-        }
+        # Conductor also copies every forked WorkflowTask into ``forkedTaskDefs``; with thousands of forks
+        # that alone outgrows a DynamoDB item, and each forked task carries its own WorkflowTask anyway.
+        fork_input = {**inputs, "forkedTasks": references}
         fork = _fork_task(decision, workflow_task, iteration, fork_input)
         for forked, fork_inputs in forks:
             decision.index.add_dynamic(forked)
