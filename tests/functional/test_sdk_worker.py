@@ -304,7 +304,7 @@ def test_lease_keeper_renews_held_messages_and_shrugs_off_deleted_ones(stack: St
     assert stack.calls["ChangeMessageVisibilityBatch"] == 1  # nothing held, nothing called
 
 
-def test_sqs_calls_per_task(stack: Stack, capsys: pytest.CaptureFixture[str]) -> None:
+def test_sqs_calls_per_task(stack: Stack) -> None:
     tasks = 10
     together = threading.Barrier(tasks, timeout=10)
     for n in range(tasks):
@@ -320,8 +320,6 @@ def test_sqs_calls_per_task(stack: Stack, capsys: pytest.CaptureFixture[str]) ->
 
     assert {r["status"] for r in results.values()} == {"COMPLETED"}
     calls = dict(stack.calls)
-    with capsys.disabled():
-        print(f"\nSQS calls for {tasks} tasks finishing together: {calls}")
     # One receive brings all ten, one batch reports them, one deletes them. The rest are one-off
     # GetQueueUrl and the trailing empty long polls that let the poller notice the stop.
     assert calls["SendMessageBatch"] == 1
@@ -331,15 +329,13 @@ def test_sqs_calls_per_task(stack: Stack, capsys: pytest.CaptureFixture[str]) ->
     assert "ChangeMessageVisibilityBatch" not in calls
 
 
-def test_sqs_calls_for_one_task_at_a_time(stack: Stack, capsys: pytest.CaptureFixture[str]) -> None:
+def test_sqs_calls_for_one_task_at_a_time(stack: Stack) -> None:
     stack.send_task("one", "t-1")
     runner = stack.runner(Worker("one", lambda: {}, wait_seconds=1))
     stack.results(1)
     runner.stop()
 
     calls = dict(stack.calls)
-    with capsys.disabled():
-        print(f"\nSQS calls for a single task: {calls}")
     assert (calls["SendMessageBatch"], calls["DeleteMessageBatch"]) == (1, 1)
 
 
