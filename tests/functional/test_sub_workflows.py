@@ -132,3 +132,35 @@ def test_start_workflow_starts_an_independent_workflow(harness: Harness):
     started_id = result["tasks"][0]["outputData"]["workflowId"]
     started = workflow(harness, started_id)
     assert started["input"] == {"k": 1} and "parentWorkflowId" not in started
+
+
+def test_a_failure_workflow_is_started_once_even_when_the_decider_message_comes_back(harness: Harness):
+    failing = {
+        "name": "failing_flow",
+        "failureWorkflow": "child_flow",
+        "tasks": [{"name": "doomed", "taskReferenceName": "doomed", "retryCount": 0}],
+    }
+    harness.api("PUT", "/api/metadata/workflow", [CHILD, failing])
+    workflow_id = harness.api("POST", "/api/workflow/failing_flow", {"order": 7}).text
+    harness.pump()
+    [task] = harness.api("GET", "/api/tasks/poll/batch/doomed?count=1").json()
+    body = {
+        "workflowInstanceId": workflow_id,
+        "taskId": task["taskId"],
+        "status": "FAILED",
+        "reasonForIncompletion": "x",
+    }
+    harness.api("POST", "/api/tasks", body)
+    harness.pump()
+
+    failed = workflow(harness, workflow_id)
+    failure_id = failed["output"]["conductor.failure_workflow"]
+    started = workflow(harness, failure_id)
+    assert started["workflowName"] == "child_flow"
+    assert started["input"]["order"] == 7 and started["input"]["workflowId"] == workflow_id
+    assert started["input"]["failedWorkflow"]["status"] == "FAILED"
+
+    from batonflow.service.executor import run_decide
+
+    run_decide(harness.runtime, workflow_id, redelivered=True)  # the outbox is repeated: nothing new
+    assert workflow(harness, failure_id)["createTime"] == started["createTime"]

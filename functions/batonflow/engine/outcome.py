@@ -128,7 +128,9 @@ def _failure_workflow(
         "workflowId": workflow.workflow_id,
         "reason": reason,
         "failureStatus": status.value,
-        "failedWorkflow": workflow.model_copy(update={"tasks": decision.tasks()}).to_conductor(),
+        "failedWorkflow": workflow.model_copy(
+            update={"tasks": decision.tasks(), "status": status, "reason_for_incompletion": reason}
+        ).to_conductor(),
     }
     if failed_task is not None:
         failure_input["failureTaskId"] = failed_task.task_id

@@ -80,9 +80,11 @@ def commit(runtime: Runtime, loaded: LoadedWorkflow, plan: Plan, now: int) -> No
         _child_entry(child) for child in plan.children
     ]
     if plan.failure_workflow is not None:
-        outbox.append(
-            {"failureWorkflow": plan.failure_workflow.workflow_id, "request": plan.failure_workflow.request}
-        )
+        # the failed execution itself is left out of the header (it could outgrow the item) and rebuilt
+        # from the stored state if the start has to be repeated
+        request = plan.failure_workflow.request
+        slim = {**request, "input": {k: v for k, v in request["input"].items() if k != "failedWorkflow"}}
+        outbox.append({"failureWorkflow": plan.failure_workflow.workflow_id, "request": slim})
     runtime.executions.commit(loaded, plan, now, outbox)
     workflow_id = loaded.header.workflow.workflow_id
     for note in plan.notes:
@@ -232,6 +234,9 @@ def _repeat_outbox(runtime: Runtime, loaded: LoadedWorkflow) -> None:
             _start(runtime, ChildStart(task, entry["child"], entry["request"], entry.get("isChild", True)))
     for entry in loaded.header.outbox:
         if "failureWorkflow" in entry:
-            _start_failure_workflow(runtime, FailureWorkflowStart(entry["failureWorkflow"], entry["request"]))
+            request = entry["request"]
+            failed = {**request["input"], "failedWorkflow": loaded.workflow.to_conductor()}
+            start = FailureWorkflowStart(entry["failureWorkflow"], {**request, "input": failed})
+            _start_failure_workflow(runtime, start)
     if loaded.header.workflow.status.is_terminal:
         report_to_parent(runtime, loaded.header.workflow)
