@@ -5,10 +5,10 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+from batonflow.model.wire import QUEUE_PREFIX_ENV, RESULTS_QUEUE_ENV
+
 TABLE_ENV = "BATON_TABLE"
-QUEUE_PREFIX_ENV = "BATON_QUEUE_PREFIX"
 DECIDER_QUEUE_ENV = "BATON_DECIDER_QUEUE_URL"
-RESULTS_QUEUE_ENV = "BATON_RESULTS_QUEUE_URL"
 TIMER_QUEUE_ENV = "BATON_TIMER_QUEUE_URL"
 BUCKET_ENV = "BATON_BUCKET"
 

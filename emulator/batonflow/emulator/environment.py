@@ -13,10 +13,11 @@ from collections.abc import Iterable, Mapping
 
 from batonflow.emulator.errors import EnvironmentConflictError
 from batonflow.infra import LOCAL_CREDENTIALS, FunctionSpec
+from batonflow.model.wire import QUEUE_PREFIX_ENV, RESULTS_QUEUE_ENV
 
 WORKER_VARIABLES = (
-    "BATON_QUEUE_PREFIX",
-    "BATON_RESULTS_QUEUE_URL",
+    QUEUE_PREFIX_ENV,
+    RESULTS_QUEUE_ENV,
     "BATON_BUCKET",
     "BATON_PAYLOAD_THRESHOLD",
 )

@@ -26,6 +26,9 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 MAX_SQS_DELAY_SECONDS = 900
+QUEUE_PREFIX_ENV = "BATON_QUEUE_PREFIX"
+RESULTS_QUEUE_ENV = "BATON_RESULTS_QUEUE_URL"
+"""The two variables a worker needs besides AWS's own (engine functions read them too)."""
 RESULTS_QUEUE_SUFFIX = "results"
 TASK_QUEUE_ATTRIBUTES = {"SqsManagedSseEnabled": "true"}
 """Attributes of a task queue, whoever creates it first (engine or worker): CreateQueue only succeeds for an

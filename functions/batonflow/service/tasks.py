@@ -14,7 +14,7 @@ from enum import Enum
 
 from batonflow.errors import BadRequestError, NotFoundError
 from batonflow.model import Task, TaskStatus
-from batonflow.model.wire import ResultMessage, TaskMessage
+from batonflow.model.wire import ResultMessage, TaskMessage, TimerKind, TimerMessage
 from batonflow.service.messages import task_message
 from batonflow.service.runtime import Runtime
 
@@ -135,8 +135,8 @@ def poll(
     """Lease up to ``count`` tasks of a type to a REST worker, waiting at most ``timeout_ms`` for the first.
 
     Each leased task becomes IN_PROGRESS (conditional on SCHEDULED, so two pollers never share one), gets a
-    response-timeout timer (sent *before* the lease: a crash in between leaves a harmless extra wake-up),
-    and its message is deleted.
+    response-timeout timer (all of a poll's timers in one batch, sent *before* the leases: a crash in between
+    leaves a harmless extra wake-up), and its message is deleted.
     """
     if timeout_ms > _MAX_POLL_WAIT_MS:
         raise BadRequestError(f"Long Poll Timeout value cannot be more than 5 seconds: {timeout_ms}")
@@ -148,12 +148,17 @@ def poll(
         WaitTimeSeconds=wait_seconds,
     )
     messages = response.get("Messages", [])
-    leased: list[Task] = []
     now = runtime.clock()
-    for message in messages:
-        task = _lease(runtime, message["Body"], worker_id, now)
-        if task is not None:
-            leased.append(task)
+    candidates = [t for t in (_waiting_task(runtime, m["Body"]) for m in messages) if t is not None]
+    deadlines = {t.task_id: _response_deadline(t, now) for t in candidates}
+    timers = [
+        TimerMessage(kind=TimerKind.WAKE, workflowId=t.workflow_instance_id, dueAt=deadlines[t.task_id])
+        for t in candidates
+        if deadlines[t.task_id] is not None
+    ]
+    if timers:
+        runtime.queues.send_timers(timers, now=now)
+    leased = [t for t in (_lease(runtime, t, worker_id, now, deadlines[t.task_id]) for t in candidates) if t]
     if messages:
         runtime.sqs.delete_message_batch(
             QueueUrl=url,
@@ -162,18 +167,20 @@ def poll(
     return leased
 
 
-def _lease(runtime: Runtime, body: str, worker_id: str | None, now: int) -> Task | None:
+def _waiting_task(runtime: Runtime, body: str) -> Task | None:
+    """The SCHEDULED task a queue message names; None for a malformed, stale or duplicate message."""
     try:
         message = TaskMessage.model_validate_json(body)
     except ValueError:
         logger.warning("dropping a malformed task message")
         return None
     task = runtime.executions.get_task(message.workflow_instance_id, message.task_id)
-    if task is None or task.status != TaskStatus.SCHEDULED:
-        return None
-    deadline = _response_deadline(task, now)
-    if deadline is not None:
-        runtime.queues.wake_at(task.workflow_instance_id, deadline, now=now)
+    return task if task is not None and task.status == TaskStatus.SCHEDULED else None
+
+
+def _lease(
+    runtime: Runtime, task: Task, worker_id: str | None, now: int, deadline: int | None
+) -> Task | None:
     leased = task.model_copy(
         update={
             "status": TaskStatus.IN_PROGRESS,

@@ -16,10 +16,7 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
-from batonflow.model.wire import results_queue_name
-
-QUEUE_PREFIX_ENV = "BATON_QUEUE_PREFIX"
-RESULTS_QUEUE_ENV = "BATON_RESULTS_QUEUE_URL"
+from batonflow.model.wire import QUEUE_PREFIX_ENV, RESULTS_QUEUE_ENV, results_queue_name
 
 
 class WorkerConfigError(ValueError):
