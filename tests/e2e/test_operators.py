@@ -217,6 +217,62 @@ def test_do_while_iterates_until_the_worker_is_done_or_the_limit(api: str):
     assert capped["output"] == {"iterations": 2, "sum": 22 + 24, "secondValue": 12}
 
 
+def items_workflow(prefix: str) -> dict:
+    pack_input = {"sku": "${each.output.loopItem}", "position": "${each.output.loopIndex}"}
+    each = task(
+        "each",
+        "DO_WHILE",
+        items="${workflow.input.skus}",
+        loopOver=[task("pack", name=f"{prefix}_pack", inputParameters=pack_input)],
+    )
+    return {
+        "name": f"{prefix}_items",
+        "version": 1,
+        "tasks": [each],
+        "outputParameters": {"packed": "${each.output}"},
+    }
+
+
+def test_do_while_over_items_runs_the_body_once_per_element(api: str):
+    prefix = unique("items")
+    register(api, items_workflow(prefix))  # no loopCondition: a list loop needs none
+
+    def pack(polled: dict) -> dict:
+        return {"box": f"{polled['inputData']['sku']}-{polled['inputData']['position']}"}
+
+    with RestWorkers(api, {f"{prefix}_pack": pack}):
+        three_id = start(api, f"{prefix}_items", {"skus": ["a", "b", "c"]})
+        empty_id = start(api, f"{prefix}_items", {"skus": []})
+        three, empty = wait_for_terminal(api, three_id), wait_for_terminal(api, empty_id)
+    not_a_list = run(api, f"{prefix}_items", {"skus": "a,b"})
+
+    assert three["status"] == "COMPLETED", three.get("reasonForIncompletion")
+    assert three["output"]["packed"] == {
+        "iteration": 3,
+        "loopIndex": 2,
+        "loopItem": "c",
+        "1": {"pack": {"box": "a-0"}},
+        "2": {"pack": {"box": "b-1"}},
+        "3": {"pack": {"box": "c-2"}},
+    }
+    packs = [t for t in three["tasks"] if t["referenceTaskName"].startswith("pack__")]
+    assert [t["inputData"] for t in packs] == [
+        {"sku": "a", "position": 0},
+        {"sku": "b", "position": 1},
+        {"sku": "c", "position": 2},
+    ]
+
+    assert empty["status"] == "COMPLETED", empty.get("reasonForIncompletion")
+    assert [(t["referenceTaskName"], t["outputData"]) for t in empty["tasks"]] == [("each", {"iteration": 0})]
+
+    assert not_a_list["status"] == "FAILED"
+    each = by_ref(not_a_list)["each"]
+    assert each["status"] == "FAILED_WITH_TERMINAL_ERROR"
+    assert each["reasonForIncompletion"] == (
+        "items ${workflow.input.skus} of DO_WHILE each must be a list, but found a,b"
+    )
+
+
 # --- 3. FORK_JOIN_DYNAMIC, both input styles, forks done by the SDK worker ----------------------------
 
 

@@ -48,6 +48,8 @@ def apply(state: WorkflowState, plan: Plan) -> WorkflowState:
     for change in plan.task_changes:
         assert tasks[change.task.task_id].status == change.expected_status
         tasks[change.task.task_id] = change.task
+    for task_id in plan.removed_tasks:
+        tasks.pop(task_id, None)
     update: dict[str, Any] = {"tasks": sorted(tasks.values(), key=lambda t: t.seq)}
     if plan.workflow is not None:
         fields = {

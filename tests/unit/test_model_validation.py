@@ -150,6 +150,10 @@ SWITCH_OK = {"evaluatorType": "value-param", "expression": "x", "decisionCases":
             ],
         ),
         (
+            task("l", "DO_WHILE", items=" ", inputParameters={"_items": {}}, loopOver=[task("b")]),
+            ["loopCondition field is required for taskType: DO_WHILE taskName: l"],
+        ),
+        (
             task("f", "FORK_JOIN"),
             ["forkTasks should have atleast one task for taskType: FORK_JOIN taskName: f"],
         ),
@@ -233,6 +237,9 @@ def test_type_rule_messages(definition: dict[str, Any], expected: list[str]) -> 
         task("h", "HTTP", inputParameters={"uri": "http://x"}),
         task("h", "HTTP", taskDefinition={"name": "h", "inputTemplate": {"http_request": {}}}),
         task("t", "TERMINATE", inputParameters={"terminationStatus": "TERMINATED"}),
+        task("l", "DO_WHILE", items="${workflow.input.list}", loopOver=[task("b")]),
+        task("l", "DO_WHILE", inputParameters={"_items": "${workflow.input.list}"}, loopOver=[task("b")]),
+        task("l", "DO_WHILE", inputParameters={"_items": [1, 2]}, loopOver=[task("b")]),
         task("w", "WAIT", inputParameters={"duration": "2 hours 30 minutes"}),
         task("w", "WAIT", inputParameters={"duration": "1d2h3m4s"}),
         task("w", "WAIT", inputParameters={"duration": "${workflow.input.wait}", "until": ""}),

@@ -42,7 +42,10 @@ def task_router(runtime: Runtime) -> Router:
     def apply(body: Any) -> tasks.ResultOutcome:
         outcome = tasks.apply_result(runtime, _result_message(body))
         if outcome.wakes_decider:
-            runtime.queues.wake_workflows([outcome.task.workflow_instance_id], DeciderReason.TASK)
+            task = outcome.task
+            runtime.queues.wake_for_tasks(
+                [(task.workflow_instance_id, task.task_id, task.seq)], DeciderReason.TASK
+            )
         return outcome
 
     @router.get("/api/tasks/poll/batch/<task_type>")

@@ -7,7 +7,7 @@ a :class:`~batonflow.engine.plan.Plan` at the end.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from batonflow.engine.definition_index import DefinitionIndex
@@ -20,7 +20,7 @@ from batonflow.engine.document import (
 )
 from batonflow.engine.ids import task_id_for
 from batonflow.engine.plan import ChildStart, Dispatch, FailureWorkflowStart, Plan, TaskChange, WorkflowChange
-from batonflow.engine.state import WorkflowState
+from batonflow.engine.state import JoinCount, NeedFull, NeedTasks, WorkflowState
 from batonflow.model import Task, TaskStatus, Workflow, WorkflowDef, WorkflowStatus, WorkflowTask
 
 if TYPE_CHECKING:
@@ -63,6 +63,7 @@ class Decision:
         self._children: list[ChildStart] = []
         self._failure_workflow: FailureWorkflowStart | None = None
         self._notes: list[str] = []
+        self._removed: list[str] = []
         self._document: dict[str, Any] = build_document(self.workflow, self._tasks.values())
         self._by_reference: dict[str, list[str]] = {}
         for task in self._tasks.values():
@@ -70,7 +71,12 @@ class Decision:
         self._ordered: list[Task] | None = None
         self._ending: WorkflowChange | None = None
         self._variables_changed = False
-        self._next_seq = max((t.seq for t in state.workflow.tasks), default=0) + 1
+        self._next_seq = max(max((t.seq for t in state.workflow.tasks), default=0), state.last_seq) + 1
+        self.partial = state.partial
+        self._known: set[str] = set(state.loaded_references or ())
+        self.joins: dict[str, JoinCount] = dict(state.joins)
+        self.counted: set[str] = set(state.counted)
+        self._newly_counted: list[str] = []
 
     # -- reading -------------------------------------------------------------------------------------
     def tasks(self) -> list[Task]:
@@ -85,7 +91,47 @@ class Decision:
     def has_task(self, task_id: str) -> bool:
         return task_id in self._tasks
 
+    def all_tasks(self, why: str) -> list[Task]:
+        """Every attempt; a partial decide asks for the whole workflow first (``why`` says what for)."""
+        if self.partial:
+            raise NeedFull(why)
+        return self.tasks()
+
+    def require(self, references: Iterable[str], *, by_name: bool = False) -> None:
+        """Make sure these references are loaded (a partial decide asks for all the missing ones at once).
+
+        Loop iterations collapse onto one name in the document, so those need the whole workflow; so does
+        a name an expression reads (``by_name``) that is no task of the definition (a dynamic fork's
+        task, or no task at all).
+        """
+        if not self.partial:
+            return
+        missing = [r for r in references if r not in self._known]
+        if not missing:
+            return
+        for reference in missing:
+            base = base_reference(reference)
+            if base != reference or self.index.in_loop(base):
+                raise NeedFull(f"reference {reference} in a loop")
+            if by_name and self.index.slot(reference) is None:
+                raise NeedFull(f"an expression reads {reference}")
+        raise NeedTasks(missing)
+
+    @property
+    def last_seq(self) -> int:
+        """The highest ``seq`` given out so far, this decide included."""
+        return self._next_seq - 1
+
+    def new_tasks(self) -> list[Task]:
+        """The attempts this decide created."""
+        return [self._tasks[i] for i in self._new]
+
+    def is_fresh(self) -> bool:
+        """Nothing was ever scheduled (a partial state always has a history)."""
+        return not self._tasks and self._next_seq == 1
+
     def tasks_for(self, reference_name: str) -> list[Task]:
+        self.require((reference_name,))
         attempts = [self._tasks[i] for i in self._by_reference.get(reference_name, ())]
         return sorted(attempts, key=lambda t: t.seq)
 
@@ -102,9 +148,9 @@ class Decision:
     def operator_of(self, task: Task) -> Operator:
         return self.operators(task.workflow_task.type if task.workflow_task else task.task_type or "")
 
-    def document(self) -> dict[str, Any]:
+    def document(self) -> Mapping[str, Any]:
         """What ``${...}`` reads; kept up to date as tasks are added and changed (never rebuilt)."""
-        return self._document
+        return _PartialDocument(self) if self.partial else self._document
 
     def _track(self, task: Task) -> None:
         """Keep the document current: a reference reads the attempt scheduled last (highest seq)."""
@@ -144,6 +190,7 @@ class Decision:
             return False
         self._tasks[task.task_id] = task
         self._new.append(task.task_id)
+        self._known.add(task.reference_task_name)
         self._by_reference.setdefault(task.reference_task_name, []).append(task.task_id)
         self._track(task)
         if dispatch_delay_seconds is not None:
@@ -156,6 +203,38 @@ class Decision:
         if task.task_id not in self._new and task.task_id not in self._changed:
             self._changed.append(task.task_id)
         self._track(task)
+
+    def remove_tasks(self, task_ids: Iterable[str]) -> None:
+        """Forget attempts for good (DO_WHILE ``keepLastN``): the rest of this decide no longer sees them,
+        stored ones are deleted after the commit, ones created in this decide are never written."""
+        for task_id in task_ids:
+            task = self._tasks.pop(task_id, None)
+            if task is None:
+                continue
+            if task_id in self._stored:
+                self._removed.append(task_id)
+            if task_id in self._new:
+                self._new.remove(task_id)
+            if task_id in self._changed:
+                self._changed.remove(task_id)
+            self._dispatch_delays.pop(task_id, None)
+            attempts = self._by_reference[task.reference_task_name]
+            attempts.remove(task_id)
+            if not attempts:
+                del self._by_reference[task.reference_task_name]
+            self._ordered = None
+            self._forget_in_document(task)
+
+    def _forget_in_document(self, removed: Task) -> None:
+        """If the document showed ``removed``, show the reference's latest remaining attempt instead."""
+        key = base_reference(removed.reference_task_name)
+        if self._document.get(key, {}).get("taskId") != removed.task_id:
+            return
+        remaining = [t for t in self._tasks.values() if base_reference(t.reference_task_name) == key]
+        if remaining:
+            self._document[key] = task_document(max(remaining, key=lambda t: t.seq))
+        else:
+            del self._document[key]
 
     def start_child(self, child: ChildStart) -> None:
         self._children.append(child)
@@ -178,6 +257,24 @@ class Decision:
     @property
     def ending_status(self) -> WorkflowStatus | None:
         return self._ending.status if self._ending else None
+
+    def count_for_join(self, join_task_id: str, task: Task) -> JoinCount:
+        """Count a completed ``joinOn`` attempt toward its JOIN, once (the executor stamps the attempt)."""
+        count = self.joins[join_task_id]
+        if task.task_id not in self.counted:
+            self.counted.add(task.task_id)
+            self._newly_counted.append(task.task_id)
+            count = JoinCount(count.reference, count.remaining - 1, count.first_seq, count.last_seq)
+            self.joins[join_task_id] = count
+        return count
+
+    def set_joins(self, joins: dict[str, JoinCount], counted: Iterable[str]) -> None:
+        """Replace the JOIN counters (a full decide recounts them) and the attempts they counted."""
+        self.joins = joins
+        for task_id in counted:
+            if task_id not in self.counted:
+                self.counted.add(task_id)
+                self._newly_counted.append(task_id)
 
     def note(self, text: str) -> None:
         self._notes.append(text)
@@ -203,4 +300,32 @@ class Decision:
             failure_workflow=self._failure_workflow,
             wake_at=None if self._ending else wake_at,
             notes=tuple(self._notes),
+            removed_tasks=tuple(self._removed),
+            last_seq=self._next_seq - 1,
+            joins=None if self.joins == self.state.joins else dict(self.joins),
+            counted=tuple(self._newly_counted),
         )
+
+
+class _PartialDocument(Mapping[str, Any]):
+    """The document of a partial decide: reading a reference that is not loaded asks for it."""
+
+    def __init__(self, decision: Decision) -> None:
+        self._decision = decision
+
+    def __getitem__(self, key: str) -> Any:
+        if key not in self:
+            raise KeyError(key)
+        return self._decision._document[key]
+
+    def __contains__(self, key: object) -> bool:
+        if not isinstance(key, str) or key == "workflow":
+            return key == "workflow"
+        self._decision.require((key,), by_name=True)
+        return key in self._decision._document
+
+    def __iter__(self) -> Iterator[str]:
+        raise NeedFull("an expression reads every task")
+
+    def __len__(self) -> int:
+        raise NeedFull("an expression reads every task")

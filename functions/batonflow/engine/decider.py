@@ -21,7 +21,7 @@ derivable (its successor or its retry exists), and deriving it saves a DynamoDB 
 
 from __future__ import annotations
 
-from batonflow.engine import outcome, timeouts
+from batonflow.engine import join_counts, outcome, timeouts
 from batonflow.engine.context import Decision
 from batonflow.engine.operators import operator_for
 from batonflow.engine.plan import Plan
@@ -37,7 +37,8 @@ def decide(state: WorkflowState, now: int) -> Plan:
     workflow = decision.workflow
     if workflow.status.is_terminal:
         if not workflow.status.is_successful:
-            outcome.cancel_open_tasks(decision)
+            # the ending cancelled everything; a partial decide only meets the stragglers its message names
+            outcome.cancel_open_tasks(decision, loaded_only=decision.partial)
         return decision.plan()
     expired = timeouts.workflow_expiry(decision)
     if expired is not None:
@@ -45,20 +46,33 @@ def decide(state: WorkflowState, now: int) -> Plan:
         return decision.plan()
     if workflow.status == WorkflowStatus.PAUSED:
         return decision.plan(wake_at=timeouts.next_deadline(decision))
-    if not decision.tasks():
+    if decision.is_fresh():
         first = decision.index.first()
         if first is None:
             outcome.complete_workflow(decision, reason="No tasks found to be executed")
             return decision.plan()
         decision.schedule(first, 0)
     _run_passes(decision)
-    while not decision.ended and _fail_stuck_waits(decision):
-        _run_passes(decision)
-    if not decision.ended and _is_complete(decision):
-        _finish(decision)
+    if not decision.ended and not _known_busy(decision):
+        while not decision.ended and _fail_stuck_waits(decision):
+            _run_passes(decision)
+        if not decision.ended and _is_complete(decision):
+            _finish(decision)
     if decision.ended:
         outcome.cancel_open_tasks(decision)  # tasks an operator created after the ending (a fork's branches)
+    else:
+        join_counts.update(decision)
     return decision.plan(wake_at=timeouts.next_deadline(decision))
+
+
+def _known_busy(decision: Decision) -> bool:
+    """Something is certainly still running: a loaded worker-like task, or (for a partial decide, which
+    cannot list every task) a JOIN whose counter says branches are still out."""
+    if any(
+        not t.status.is_terminal and not decision.operator_of(t).waits_on_others for t in decision.tasks()
+    ):
+        return True
+    return decision.partial and any(count.remaining > 0 for count in decision.joins.values())
 
 
 def _run_passes(decision: Decision) -> None:
@@ -69,6 +83,7 @@ def _run_passes(decision: Decision) -> None:
 
 def _fail_stuck_waits(decision: Decision) -> bool:
     """When only waiting tasks (JOIN, ...) are left open, fail those that can never finish."""
+    decision.all_tasks("check for waits that can never finish")
     open_tasks = [t for t in decision.latest_attempts() if not t.status.is_terminal]
     if not open_tasks or not all(decision.operator_of(t).waits_on_others for t in open_tasks):
         return False
@@ -94,6 +109,8 @@ def _one_pass(decision: Decision) -> bool:
     """Advance every current attempt once; True if anything new was scheduled or changed."""
     progressed = False
     for task in list(decision.latest_attempts()):
+        if not decision.has_task(task.task_id):
+            continue  # removed earlier in this pass (DO_WHILE keepLastN)
         progressed |= _advance(decision, decision.task(task.task_id))
         if decision.ended:
             break
@@ -173,6 +190,7 @@ def _give_up(decision: Decision, task: Task) -> bool:
 
 
 def _schedule_successors(decision: Decision, task: Task) -> bool:
+    join_counts.arrive(decision, task)
     scheduled = False
     for workflow_task, iteration in decision.operator_of(task).successors(decision, task):
         if decision.ended:
@@ -183,7 +201,7 @@ def _schedule_successors(decision: Decision, task: Task) -> bool:
 
 def _is_complete(decision: Decision) -> bool:
     """Every attempt finished and every top-level task of the definition has a finished execution."""
-    if any(not t.status.is_terminal for t in decision.tasks()):
+    if any(not t.status.is_terminal for t in decision.all_tasks("check that nothing is left to run")):
         return False
     return all(decision.tasks_for(t.task_reference_name) for t in decision.index.top_level())
 

@@ -30,11 +30,19 @@ class DefinitionIndex:
     def __init__(self, definition: WorkflowDef) -> None:
         self.definition = definition
         self._slots: dict[str, Slot] = {}
+        self._looped: set[str] = set()
+        self._awaited_by: dict[str, list[WorkflowTask]] = {}
         self._add_list(tuple(definition.tasks), None)
 
     def _add_list(self, tasks: tuple[WorkflowTask, ...], container: WorkflowTask | None) -> None:
         for position, task in enumerate(tasks):
             self._slots[task.task_reference_name] = Slot(task, tasks, position, container)
+            if container is not None and (
+                container.type == TaskType.DO_WHILE or container.task_reference_name in self._looped
+            ):
+                self._looped.add(task.task_reference_name)
+            for awaited in (*task.join_on, *(task.default_exclusive_join_task or ())):
+                self._awaited_by.setdefault(awaited, []).append(task)
             for branch in task.children():
                 self._add_list(tuple(branch), task)
 
@@ -48,6 +56,14 @@ class DefinitionIndex:
     def get(self, reference_name: str) -> WorkflowTask | None:
         slot = self._slots.get(reference_name)
         return slot.task if slot else None
+
+    def in_loop(self, reference_name: str) -> bool:
+        """Whether the task runs inside a DO_WHILE body (its executions are ``ref__N``)."""
+        return reference_name in self._looped
+
+    def awaited_by(self, reference_name: str) -> list[WorkflowTask]:
+        """The JOINs (and EXCLUSIVE_JOINs) of the definition whose ``joinOn`` names this reference."""
+        return self._awaited_by.get(reference_name, [])
 
     def first(self) -> WorkflowTask | None:
         return self.definition.tasks[0] if self.definition.tasks else None

@@ -18,12 +18,14 @@ def workflow_output(decision: Decision) -> dict[str, Any]:
     """``outputParameters`` resolved over the final state, else the output of the last task by seq."""
     if decision.definition.output_parameters:
         return resolve_parameters(decision, decision.definition.output_parameters)
-    tasks = decision.tasks()
+    tasks = decision.all_tasks("the workflow output is the last task's")
     return dict(tasks[-1].output_data) if tasks else {}
 
 
-def cancel_open_tasks(decision: Decision) -> None:
-    for task in decision.tasks():
+def cancel_open_tasks(decision: Decision, *, loaded_only: bool = False) -> None:
+    """Cancel every unfinished attempt (``loaded_only``: those this decide has loaded)."""
+    tasks = decision.tasks() if loaded_only else decision.all_tasks("cancel what still runs")
+    for task in tasks:
         if not task.status.is_terminal:
             decision.update_task(
                 task.model_copy(
@@ -37,7 +39,7 @@ def cancel_open_tasks(decision: Decision) -> None:
 
 
 def _failed_names(decision: Decision) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    failed = [t for t in decision.tasks() if t.status in _FAILED]
+    failed = [t for t in decision.all_tasks("list the failed tasks") if t.status in _FAILED]
     references = tuple(dict.fromkeys(t.reference_task_name for t in failed))
     names = tuple(dict.fromkeys(t.task_def_name for t in failed))
     return references, names
@@ -129,7 +131,11 @@ def _failure_workflow(
         "reason": reason,
         "failureStatus": status.value,
         "failedWorkflow": workflow.model_copy(
-            update={"tasks": decision.tasks(), "status": status, "reason_for_incompletion": reason}
+            update={
+                "tasks": decision.all_tasks("failure workflow input"),
+                "status": status,
+                "reason_for_incompletion": reason,
+            }
         ).to_conductor(),
     }
     if failed_task is not None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from batonflow.engine.state import JoinCount
 from batonflow.model import Task, TaskStatus, WorkflowStatus
 
 
@@ -82,6 +83,14 @@ class Plan:
     """The earliest moment a deadline of this workflow can pass (epoch ms), or None."""
     notes: tuple[str, ...] = field(default=())
     """Human-readable log lines (timeouts detected, retries scheduled), for the executor to log."""
+    removed_tasks: tuple[str, ...] = ()
+    """Ids of stored task attempts to delete for good (DO_WHILE ``keepLastN``), after the header commit."""
+    last_seq: int = 0
+    """The highest task ``seq`` after this plan (kept on the header)."""
+    joins: dict[str, JoinCount] | None = None
+    """The JOIN counters after this plan; None means unchanged."""
+    counted: tuple[str, ...] = ()
+    """Attempts this plan counts toward a JOIN: stamped before the commit so they are never counted twice."""
 
     @property
     def is_empty(self) -> bool:
@@ -92,4 +101,7 @@ class Plan:
             or self.dispatches
             or self.children
             or self.failure_workflow
+            or self.removed_tasks
+            or self.joins is not None
+            or self.counted
         )

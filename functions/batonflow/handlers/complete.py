@@ -19,7 +19,7 @@ runtime = Runtime.from_env()
 
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    to_wake: list[str] = []
+    to_wake: list[tuple[str, str, int]] = []
 
     def record_handler(record: SQSRecord) -> None:
         try:
@@ -35,7 +35,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
             )
             return
         if outcome.wakes_decider:
-            to_wake.append(result.workflow_instance_id)
+            to_wake.append((result.workflow_instance_id, result.task_id, outcome.task.seq))
 
     response = process_partial_response(
         event=event,
@@ -44,5 +44,5 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         context=context,
     )
     if to_wake:
-        runtime.queues.wake_workflows(to_wake, DeciderReason.TASK)
+        runtime.queues.wake_for_tasks(to_wake, DeciderReason.TASK)
     return response

@@ -121,6 +121,10 @@ class SubWorkflowParams(ConductorModel):
     priority: int | str | None = None
 
 
+ORKES_ITEMS_PARAMETER = "_items"
+"""Orkes' spelling of DO_WHILE ``items``, read from ``inputParameters`` (REFERENCE 4.7)."""
+
+
 class WorkflowTask(ConductorModel):
     """One entry of ``tasks`` (or of a nested branch, fork or loop body), REFERENCE 1.3."""
 
@@ -166,6 +170,15 @@ class WorkflowTask(ConductorModel):
     def task_type(self) -> TaskType:
         """The effective type: ``type`` if it names a TaskType, else ``USER_DEFINED``."""
         return TaskType.of(self.type)
+
+    @property
+    def iterates_items(self) -> bool:
+        """A DO_WHILE in list-iteration mode (``DoWhile.isListIteration``): a non-blank ``items``
+        expression, or Orkes' ``inputParameters._items`` holding a non-blank string or a list."""
+        if self.items and self.items.strip():
+            return True
+        value = self.input_parameters.get(ORKES_ITEMS_PARAMETER)
+        return isinstance(value, list) or (isinstance(value, str) and bool(value.strip()))
 
     def children(self) -> list[list[WorkflowTask]]:
         """The nested task lists that this task's *type* uses, like Java's ``WorkflowTask.children()``.

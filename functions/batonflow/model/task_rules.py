@@ -88,7 +88,7 @@ def _decision(task: WorkflowTask, rules: ValidationRules) -> list[str]:
 
 def _do_while(task: WorkflowTask, rules: ValidationRules) -> list[str]:
     messages = []
-    if task.loop_condition is None:
+    if task.loop_condition is None and not task.iterates_items:
         messages.append(_required("loopCondition", task))
     if not task.loop_over:
         messages.append(_required("loopOver", task))

@@ -13,6 +13,8 @@ Where we knowingly differ from Conductor:
 * Loop bodies (``loopOver``) are not cascaded by Conductor's validator at all; we still require ``name``
   and ``taskReferenceName`` there, because the engine cannot run an unnamed task (Conductor fails such a
   workflow at run time). Type rules are not applied inside loop bodies, as in Conductor.
+* A DO_WHILE iterating over ``items`` (or Orkes' ``inputParameters._items``) may omit ``loopCondition``,
+  as Orkes and Conductor's documentation allow; Conductor's validator still demands it (REFERENCE 6.1).
 * A bare ``${NAME}`` in a top-level ``inputParameters`` is accepted by Conductor when NAME is any environment
   variable or JVM property of the server. We accept only Conductor's system parameters plus the names the
   caller allows (``ValidationRules.env_names``), so a definition's validity does not depend on the Lambda

@@ -104,10 +104,17 @@ class DeciderReason(StrEnum):
 
 
 class DeciderMessage(_Wire):
-    """Ask the decider to look at a workflow again. Carries no state: the decider always reloads."""
+    """Ask the decider to look at a workflow again. Carries no state: the decider always reloads.
+
+    ``taskIds`` name the attempts whose change caused the message; a large workflow is then decided from
+    those attempts and what they lead to. An empty list means "look at everything".
+    """
 
     workflow_id: str = Field(alias="workflowId")
     reason: DeciderReason = DeciderReason.TASK
+    task_ids: list[str] = Field(default_factory=list, alias="taskIds")
+    large: bool = False
+    """The sender knows the workflow is large (a named task's ``seq`` says so): read its header alone."""
 
 
 class TimerKind(StrEnum):
@@ -120,3 +127,5 @@ class TimerMessage(_Wire):
     workflow_id: str = Field(alias="workflowId")
     due_at: int = Field(alias="dueAt")
     task: TaskMessage | None = None
+    task_id: str | None = Field(None, alias="taskId")
+    """For a WAKE timer set for one attempt's deadline: that attempt (the decide can look at it alone)."""

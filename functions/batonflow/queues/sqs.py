@@ -17,6 +17,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from batonflow.engine.state import LARGE_WORKFLOW_TASKS
 from batonflow.model.wire import (
     MAX_SQS_DELAY_SECONDS,
     TASK_QUEUE_ATTRIBUTES,
@@ -115,15 +116,39 @@ class Queues:
 
     # -- decider --------------------------------------------------------------------------------------
     def wake_workflows(self, workflow_ids: Iterable[str], reason: DeciderReason) -> None:
-        """Ask the decider to look at each workflow (one message per workflow, batched)."""
+        """Ask the decider to look at each whole workflow (one message per workflow, batched)."""
+        self._wake({w: DeciderMessage(workflowId=w, reason=reason) for w in workflow_ids})
+
+    def wake_for_tasks(self, changed: Iterable[tuple[str, str, int]], reason: DeciderReason) -> None:
+        """Ask the decider to look at the attempts that changed, as (workflow id, task id, seq) triples
+        (one message per workflow, batched)."""
+        task_ids: dict[str, list[str]] = {}
+        large: set[str] = set()
+        for workflow_id, task_id, seq in changed:
+            task_ids.setdefault(workflow_id, []).append(task_id)
+            if seq >= LARGE_WORKFLOW_TASKS:
+                large.add(workflow_id)
+        self._wake(
+            {
+                workflow_id: DeciderMessage(
+                    workflowId=workflow_id,
+                    reason=reason,
+                    taskIds=list(dict.fromkeys(ids)),
+                    large=workflow_id in large,
+                )
+                for workflow_id, ids in task_ids.items()
+            }
+        )
+
+    def _wake(self, messages: dict[str, DeciderMessage]) -> None:
         entries = [
             {
                 "Id": str(index),
-                "MessageBody": DeciderMessage(workflowId=workflow_id, reason=reason).to_json(),
+                "MessageBody": message.to_json(),
                 "MessageGroupId": workflow_id,
                 "MessageDeduplicationId": uuid.uuid4().hex,
             }
-            for index, workflow_id in enumerate(dict.fromkeys(workflow_ids))
+            for index, (workflow_id, message) in enumerate(messages.items())
         ]
         self._send_batches(self.decider_queue_url, entries)
 
@@ -139,8 +164,10 @@ class Queues:
         ]
         self._send_batches(self.timer_queue_url, entries)
 
-    def wake_at(self, workflow_id: str, due_at: int, *, now: int) -> None:
-        self.send_timers([TimerMessage(kind=TimerKind.WAKE, workflowId=workflow_id, dueAt=due_at)], now=now)
+    def wake_at(self, workflow_id: str, due_at: int, *, now: int, task_id: str | None = None) -> None:
+        """Wake the decider at ``due_at`` for the workflow (or only for one attempt's deadline)."""
+        timer = TimerMessage(kind=TimerKind.WAKE, workflowId=workflow_id, dueAt=due_at, taskId=task_id)
+        self.send_timers([timer], now=now)
 
     # -- plumbing -------------------------------------------------------------------------------------
     def _send_batches(self, url: str, entries: list[dict[str, Any]]) -> None:

@@ -20,14 +20,16 @@ no-ops thanks to deterministic ids.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
 from typing import Any
 
 from batonflow import errors
 from batonflow.engine.decider import decide
 from batonflow.engine.lifecycle import InvalidTransition, terminate
 from batonflow.engine.plan import ChildStart, Dispatch, FailureWorkflowStart, Plan
-from batonflow.engine.state import WorkflowState
+from batonflow.engine.state import LARGE_WORKFLOW_TASKS, NeedFull, NeedTasks, WorkflowState
 from batonflow.model import Task, TaskStatus, Workflow, WorkflowStatus
 from batonflow.model.wire import DeciderReason, ResultMessage
 from batonflow.service.messages import task_message
@@ -48,10 +50,25 @@ _CHILD_STATUS = {
 }
 
 
-def run_decide(runtime: Runtime, workflow_id: str, *, redelivered: bool = False) -> Plan | None:
-    """Decide once for a workflow and apply the plan; returns the applied plan (None: unknown workflow)."""
+def run_decide(
+    runtime: Runtime,
+    workflow_id: str,
+    *,
+    task_ids: Sequence[str] = (),
+    large: bool = False,
+    redelivered: bool = False,
+) -> Plan | None:
+    """Decide once for a workflow and apply the plan; returns the applied plan (None: unknown workflow).
+
+    ``task_ids`` name the attempts whose change caused this decide: a large workflow is then decided from
+    its header, those attempts and what the decide asks for (see ``batonflow.engine.state``). Without
+    them, or for a redelivered message (a crash may have left a JOIN count behind), the whole workflow
+    is loaded. ``large``: the sender knows the workflow is large, so its header is read alone.
+    """
+    focus = () if redelivered else tuple(task_ids)
+    token = uuid.uuid4().hex
     for _ in range(_MAX_ATTEMPTS):
-        loaded = runtime.executions.load(workflow_id)
+        loaded = _load(runtime, workflow_id, focus, large)
         if loaded is None:
             logger.warning("decide for unknown workflow", extra={"workflowId": workflow_id})
             return None
@@ -59,14 +76,11 @@ def run_decide(runtime: Runtime, workflow_id: str, *, redelivered: bool = False)
             _repeat_outbox(runtime, loaded)
             redelivered = False
         now = runtime.clock()
-        state = WorkflowState(
-            workflow=loaded.workflow, generation=loaded.header.generation, environment=runtime.environment
-        )
-        plan = decide(state, now)
+        loaded, plan = _decide(runtime, loaded, focus, token, now)
         if plan.is_empty and plan.wake_at == loaded.header.wake_at:
             return plan
         try:
-            commit(runtime, loaded, plan, now)
+            commit(runtime, loaded, plan, now, token=token)
         except ConflictError:
             logger.info("decide lost a race; deciding again", extra={"workflowId": workflow_id})
             continue
@@ -74,7 +88,79 @@ def run_decide(runtime: Runtime, workflow_id: str, *, redelivered: bool = False)
     raise ConflictError(f"workflow {workflow_id}: gave up after {_MAX_ATTEMPTS} conflicting decides")
 
 
-def commit(runtime: Runtime, loaded: LoadedWorkflow, plan: Plan, now: int) -> None:
+def _load(runtime: Runtime, workflow_id: str, focus: Sequence[str], large: bool) -> LoadedWorkflow | None:
+    executions = runtime.executions
+    if not focus:
+        return executions.load(workflow_id)
+    if large:
+        header_only = executions.load(workflow_id, include_tasks=False)
+        return None if header_only is None else replace(header_only, complete=False)
+    return executions.load(workflow_id, partial_from=LARGE_WORKFLOW_TASKS)
+
+
+def _decide(
+    runtime: Runtime, loaded: LoadedWorkflow, focus: Sequence[str], token: str, now: int
+) -> tuple[LoadedWorkflow, Plan]:
+    """Run ``decide()``, loading what a partial decide asks for until it has enough to plan."""
+    executions = runtime.executions
+    workflow_id = loaded.header.workflow.workflow_id
+    references: set[str] | None = None
+    if not loaded.complete and loaded.header.generation != 0:
+        # attempts of earlier runs have other ids: only a full load finds them
+        loaded = executions.load(workflow_id) or loaded
+    if not loaded.complete:
+        tasks, stamps = executions.get_tasks(workflow_id, focus)
+        references = {t.reference_task_name for t in tasks}
+        loaded = _with_attempts(runtime, loaded, references, {t.task_id: t for t in tasks}, stamps)
+    while True:
+        try:
+            return loaded, decide(_state(runtime, loaded, references, token), now)
+        except NeedTasks as need:
+            assert references is not None
+            references |= need.references
+            known = {t.task_id: t for t in loaded.tasks}
+            loaded = _with_attempts(runtime, loaded, need.references, known, loaded.stamps)
+        except NeedFull as need:
+            logger.info("partial decide needs the whole workflow: %s", need.reason)
+            full = executions.load(workflow_id)
+            if full is None:
+                raise errors.NotFoundError(f"No such workflow found by id: {workflow_id}") from need
+            loaded, references = full, None
+
+
+def _with_attempts(
+    runtime: Runtime,
+    loaded: LoadedWorkflow,
+    references: Iterable[str],
+    known: dict[str, Task],
+    stamps: dict[str, str],
+) -> LoadedWorkflow:
+    header = loaded.header
+    found, new_stamps = runtime.executions.load_attempts(
+        header.workflow.workflow_id, header.generation, references, known
+    )
+    tasks = sorted(found.values(), key=lambda t: t.seq)
+    return LoadedWorkflow(header, tasks, complete=False, stamps={**stamps, **new_stamps})
+
+
+def _state(
+    runtime: Runtime, loaded: LoadedWorkflow, references: set[str] | None, token: str
+) -> WorkflowState:
+    header = loaded.header
+    return WorkflowState(
+        workflow=loaded.workflow,
+        generation=header.generation,
+        environment=runtime.environment,
+        loaded_references=None if references is None else frozenset(references),
+        last_seq=header.last_seq,
+        wake_at=header.wake_at,
+        joins=header.joins,
+        # this decide's own stamps are from a try whose commit lost: they counted nothing
+        counted=frozenset(task_id for task_id, stamp in loaded.stamps.items() if stamp != token),
+    )
+
+
+def commit(runtime: Runtime, loaded: LoadedWorkflow, plan: Plan, now: int, *, token: str = "") -> None:
     """Write the plan (ConflictError if the workflow changed meanwhile), then perform its effects."""
     outbox = [{"taskId": d.task.task_id, "delay": d.delay_seconds} for d in plan.dispatches] + [
         _child_entry(child) for child in plan.children
@@ -85,7 +171,7 @@ def commit(runtime: Runtime, loaded: LoadedWorkflow, plan: Plan, now: int) -> No
         request = plan.failure_workflow.request
         slim = {**request, "input": {k: v for k, v in request["input"].items() if k != "failedWorkflow"}}
         outbox.append({"failureWorkflow": plan.failure_workflow.workflow_id, "request": slim})
-    runtime.executions.commit(loaded, plan, now, outbox)
+    runtime.executions.commit(loaded, plan, now, outbox, token=token)
     workflow_id = loaded.header.workflow.workflow_id
     for note in plan.notes:
         logger.info(note, extra={"workflowId": workflow_id})
@@ -170,8 +256,7 @@ def apply_operation(runtime: Runtime, workflow_id: str, operation: Operation) ->
         if loaded is None:
             raise errors.NotFoundError(f"No such workflow found by id: {workflow_id}")
         now = runtime.clock()
-        state = WorkflowState(workflow=loaded.workflow, generation=loaded.header.generation)
-        plan = operation(state, now)
+        plan = operation(_state(runtime, loaded, None, token=""), now)
         if plan.is_empty:
             return plan
         try:
@@ -212,7 +297,7 @@ def _report(
         reasonForIncompletion=reason,
     )
     apply_result(runtime, result, allow_timed_out=True)
-    runtime.queues.wake_workflows([task.workflow_instance_id], DeciderReason.TASK)
+    runtime.queues.wake_for_tasks([(task.workflow_instance_id, task.task_id, task.seq)], DeciderReason.TASK)
 
 
 def _repeat_outbox(runtime: Runtime, loaded: LoadedWorkflow) -> None:

@@ -109,7 +109,7 @@ def _extend_lease(runtime: Runtime, task: Task, now: int) -> ResultOutcome:
     if not runtime.executions.update_open_task(extended, wake_at=deadline):
         return ResultOutcome(Applied.ALREADY_DONE, task)
     if deadline is not None:
-        runtime.queues.wake_at(task.workflow_instance_id, deadline, now=now)
+        runtime.queues.wake_at(task.workflow_instance_id, deadline, now=now, task_id=task.task_id)
     return ResultOutcome(Applied.LEASE_EXTENDED, extended)
 
 
@@ -152,7 +152,12 @@ def poll(
     candidates = [t for t in (_waiting_task(runtime, m["Body"]) for m in messages) if t is not None]
     deadlines = {t.task_id: _response_deadline(t, now) for t in candidates}
     timers = [
-        TimerMessage(kind=TimerKind.WAKE, workflowId=t.workflow_instance_id, dueAt=deadlines[t.task_id])
+        TimerMessage(
+            kind=TimerKind.WAKE,
+            workflowId=t.workflow_instance_id,
+            dueAt=deadlines[t.task_id],
+            taskId=t.task_id,
+        )
         for t in candidates
         if deadlines[t.task_id] is not None
     ]

@@ -25,9 +25,12 @@ def fire_timers(runtime: Runtime, timers: Sequence[TimerMessage], *, reason: Dec
     due = [t for t in timers if t.due_at - now <= _EARLY_TOLERANCE_MS]
     if not_due:
         runtime.queues.send_timers(not_due, now=now)
-    wake = [t.workflow_id for t in due if t.kind == TimerKind.WAKE]
+    wake = [t.workflow_id for t in due if t.kind == TimerKind.WAKE and t.task_id is None]
     if wake:
         runtime.queues.wake_workflows(wake, reason)
+    wake_tasks = [(t.workflow_id, t.task_id, 0) for t in due if t.kind == TimerKind.WAKE and t.task_id]
+    if wake_tasks:
+        runtime.queues.wake_for_tasks(wake_tasks, reason)
     deliveries = [(t.task, 0) for t in due if t.kind == TimerKind.DISPATCH and t.task is not None]
     if deliveries:
         runtime.queues.send_tasks(deliveries, now=now)

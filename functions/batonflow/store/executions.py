@@ -17,11 +17,12 @@ moto, deep-copies the table per call and fails under concurrent threads (DESIGN 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from botocore.exceptions import ClientError
 
+from batonflow.engine.ids import task_id_for
 from batonflow.engine.plan import Plan
 from batonflow.model import Task, TaskStatus, Workflow
 from batonflow.store.attrs import Item, doc, get_doc, get_s, n, s
@@ -33,6 +34,7 @@ from batonflow.store.layout import (
     Header,
     header_from_item,
     header_item,
+    joins_doc,
     task_from_item,
     task_item,
     task_mutable_values,
@@ -42,17 +44,35 @@ from batonflow.store.layout import (
 )
 
 _OPEN_STATUSES = (TaskStatus.SCHEDULED.value, TaskStatus.IN_PROGRESS.value)
+_JOINED = "joined"
+"""Task attribute: the token of the decide that counted this attempt toward a JOIN (join_counts.py)."""
+_BATCH_GET = 100
+_PROBE_PAGE = 16
+"""Items in the first page of a load that may turn out partial: enough for a small workflow's header and
+first tasks, little to waste on a large one."""
 
 
 @dataclass(frozen=True)
 class LoadedWorkflow:
     header: Header
     tasks: list[Task]
+    complete: bool = True
+    """False: only some tasks were loaded (a partial decide)."""
+    stamps: dict[str, str] = field(default_factory=dict)
+    """Task id -> token of the decide that counted it toward a JOIN, for the loaded tasks."""
 
     @property
     def workflow(self) -> Workflow:
         """The execution with its tasks, as the API returns it."""
         return self.header.workflow.model_copy(update={"tasks": self.tasks})
+
+
+def _read_task(item: Item, stamps: dict[str, str]) -> Task:
+    task = task_from_item(item)
+    stamp = get_s(item, _JOINED)
+    if stamp is not None:
+        stamps[task.task_id] = stamp
+    return task
 
 
 def _is_conditional_failure(error: ClientError) -> bool:
@@ -65,8 +85,14 @@ class ExecutionStore:
         self._table = table
 
     # -- reads ----------------------------------------------------------------------------------------
-    def load(self, workflow_id: str, *, include_tasks: bool = True) -> LoadedWorkflow | None:
-        """One (paged) Query for the whole execution; None if there is no such workflow."""
+    def load(
+        self, workflow_id: str, *, include_tasks: bool = True, partial_from: int | None = None
+    ) -> LoadedWorkflow | None:
+        """One (paged) Query for the whole execution; None if there is no such workflow.
+
+        With ``partial_from``, an execution with at least that many tasks comes back with its header only
+        (``complete=False``) after one small first page: the header sorts first in its partition.
+        """
         if not include_tasks:
             response = self._client.get_item(
                 TableName=self._table,
@@ -77,31 +103,91 @@ class ExecutionStore:
             return LoadedWorkflow(header_from_item(item), []) if item else None
         header: Header | None = None
         tasks: list[Task] = []
-        for item in self._query_partition(workflow_pk(workflow_id)):
+        stamps: dict[str, str] = {}
+        first_page = None if partial_from is None else _PROBE_PAGE
+        for item, more in self._query_partition(workflow_pk(workflow_id), first_page=first_page):
             sort_key = get_s(item, "SK") or ""
             if sort_key == HEADER_SK:
                 header = header_from_item(item)
+                if more and partial_from is not None and header.last_seq >= partial_from:
+                    return LoadedWorkflow(header, [], complete=False)
             elif sort_key.startswith(TASK_SK_PREFIX):
-                tasks.append(task_from_item(item))
+                tasks.append(_read_task(item, stamps))
         if header is None:
             return None
         tasks.sort(key=lambda t: t.seq)
-        return LoadedWorkflow(header, tasks)
+        return LoadedWorkflow(header, tasks, stamps=stamps)
 
-    def _query_partition(self, pk: str) -> Iterable[Item]:
+    def _query_partition(self, pk: str, *, first_page: int | None = None) -> Iterable[tuple[Item, bool]]:
+        """The partition's items, each with whether more pages follow the one it came in."""
         kwargs: dict[str, Any] = {
             "TableName": self._table,
             "KeyConditionExpression": "PK = :pk",
             "ExpressionAttributeValues": {":pk": s(pk)},
             "ConsistentRead": True,
         }
+        if first_page is not None:
+            kwargs["Limit"] = first_page
         while True:
             response = self._client.query(**kwargs)
-            yield from response.get("Items", [])
             last = response.get("LastEvaluatedKey")
+            for item in response.get("Items", []):
+                yield item, bool(last)
             if not last:
                 return
+            kwargs.pop("Limit", None)
             kwargs["ExclusiveStartKey"] = last
+
+    def load_attempts(
+        self, workflow_id: str, generation: int, references: Iterable[str], known: dict[str, Task]
+    ) -> tuple[dict[str, Task], dict[str, str]]:
+        """Every attempt of each reference (deterministic ids: attempt 0, then on while one was retried),
+        reading only what ``known`` lacks; returns them with their JOIN stamps."""
+        found = dict(known)
+        stamps: dict[str, str] = {}
+        absent: set[str] = set()
+        walking = {reference: 0 for reference in references}
+        while walking:
+            wanted: dict[str, str] = {}
+            for reference, attempt in list(walking.items()):
+                while True:
+                    task_id = task_id_for(workflow_id, generation, reference, attempt)
+                    task = found.get(task_id)
+                    if task is None:
+                        if task_id in absent:
+                            del walking[reference]
+                        else:
+                            wanted[reference] = task_id
+                            walking[reference] = attempt
+                        break
+                    if not task.retried:
+                        del walking[reference]
+                        break
+                    attempt += 1
+            if wanted:
+                tasks, new_stamps = self.get_tasks(workflow_id, wanted.values())
+                found.update((t.task_id, t) for t in tasks)
+                stamps.update(new_stamps)
+                absent.update(set(wanted.values()) - found.keys())
+        return found, stamps
+
+    def get_tasks(self, workflow_id: str, task_ids: Iterable[str]) -> tuple[list[Task], dict[str, str]]:
+        """Task attempts by id (BatchGetItem, consistent); missing ids are left out."""
+        keys = [
+            {"PK": s(workflow_pk(workflow_id)), "SK": s(task_sk(task_id))}
+            for task_id in dict.fromkeys(task_ids)
+        ]
+        tasks: list[Task] = []
+        stamps: dict[str, str] = {}
+        for start in range(0, len(keys), _BATCH_GET):
+            pending: dict[str, Any] = {
+                self._table: {"Keys": keys[start : start + _BATCH_GET], "ConsistentRead": True}
+            }
+            while pending:
+                response = self._client.batch_get_item(RequestItems=pending)
+                tasks.extend(_read_task(item, stamps) for item in response["Responses"].get(self._table, []))
+                pending = response.get("UnprocessedKeys") or {}
+        return tasks, stamps
 
     def get_task(self, workflow_id: str, task_id: str) -> Task | None:
         response = self._client.get_item(
@@ -158,11 +244,16 @@ class ExecutionStore:
             raise
         return True
 
-    def commit(self, loaded: LoadedWorkflow, plan: Plan, now: int, outbox: list[dict[str, Any]]) -> None:
-        """Apply a plan: new tasks, task changes, then the header (the commit point).
+    def commit(
+        self, loaded: LoadedWorkflow, plan: Plan, now: int, outbox: list[dict[str, Any]], *, token: str = ""
+    ) -> None:
+        """Apply a plan: new tasks, task changes, JOIN stamps, then the header (the commit point), then
+        deletions.
 
-        Raises ConflictError when a task or the header changed since ``loaded`` was read; the caller
-        reloads and decides again.
+        Raises ConflictError when a task or the header changed since ``loaded`` was read, or an attempt to
+        count was counted by another decide; the caller reloads and decides again. ``token`` identifies
+        the calling decide in its stamps, so its own stamps from a lost race are recognised on the retry.
+        Deleting only after the commit means a lost race deletes nothing.
         """
         for task in plan.new_tasks:
             try:
@@ -171,7 +262,23 @@ class ExecutionStore:
                 continue  # this attempt was written by an earlier try of the same decide
         for change in plan.task_changes:
             self._update_task(change.task, expected=(change.expected_status.value,))
+        workflow_id = loaded.header.workflow.workflow_id
+        for task_id in plan.counted:
+            self._stamp(workflow_id, task_id, token)
         self._commit_header(loaded.header, plan, now, outbox)
+        self._delete_tasks(loaded.header.workflow.workflow_id, plan.removed_tasks)
+
+    def _delete_tasks(self, workflow_id: str, task_ids: Iterable[str]) -> None:
+        """Delete task items in batches of 25 (idempotent: deleting a missing item is not an error)."""
+        requests = [
+            {"DeleteRequest": {"Key": {"PK": s(workflow_pk(workflow_id)), "SK": s(task_sk(task_id))}}}
+            for task_id in task_ids
+        ]
+        for start in range(0, len(requests), 25):
+            pending: dict[str, Any] = {self._table: requests[start : start + 25]}
+            while pending:
+                response = self._client.batch_write_item(RequestItems=pending)
+                pending = response.get("UnprocessedItems") or {}
 
     def _update_task(self, task: Task, *, expected: tuple[str, ...], wake_at: int | None = None) -> None:
         """Conditional write of a task's changing attributes; ``wake_at`` marks a deadline for the sweeper."""
@@ -203,6 +310,23 @@ class ExecutionStore:
                 raise ConflictError(task.task_id) from error
             raise
 
+    def _stamp(self, workflow_id: str, task_id: str, token: str) -> None:
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key={"PK": s(workflow_pk(workflow_id)), "SK": s(task_sk(task_id))},
+                UpdateExpression="SET #joined = :token",
+                ConditionExpression=(
+                    "attribute_exists(SK) AND (attribute_not_exists(#joined) OR #joined = :token)"
+                ),
+                ExpressionAttributeNames={"#joined": _JOINED},
+                ExpressionAttributeValues={":token": s(token)},
+            )
+        except ClientError as error:
+            if _is_conditional_failure(error):
+                raise ConflictError(task_id) from error
+            raise
+
     def _commit_header(self, header: Header, plan: Plan, now: int, outbox: list[dict[str, Any]]) -> None:
         sets = ["#version = :next", "#updateTime = :now", "#outbox = :outbox"]
         values: Item = {
@@ -213,6 +337,14 @@ class ExecutionStore:
         }
         names = {"#version": "version", "#updateTime": "updateTime", "#outbox": "outbox"}
         removals: list[str] = []
+        if plan.last_seq > header.last_seq:
+            sets.append("#lastSeq = :lastSeq")
+            names["#lastSeq"] = "lastSeq"
+            values[":lastSeq"] = n(plan.last_seq)
+        if plan.joins is not None:
+            sets.append("#joins = :joins")
+            names["#joins"] = "joins"
+            values[":joins"] = joins_doc(plan.joins)
         change = plan.workflow
         if change is not None:
             fields: dict[str, Any] = {
@@ -296,4 +428,4 @@ class ExecutionStore:
                 pending = response.get("UnprocessedItems") or {}
 
     def get_logs(self, task_id: str) -> list[dict[str, Any]]:
-        return [get_doc(item, "body") for item in self._query_partition(f"LOG#{task_id}")]
+        return [get_doc(item, "body") for item, _ in self._query_partition(f"LOG#{task_id}")]

@@ -18,12 +18,15 @@ change (status, output, times) so updates are small ``SET`` expressions with con
 
 from __future__ import annotations
 
+import dataclasses
 import zlib
 from dataclasses import dataclass, field
 from typing import Any
 
+from batonflow.engine.state import JoinCount
 from batonflow.model import Task, Workflow
 from batonflow.store.attrs import (
+    AttributeValue,
     Item,
     boolean,
     doc,
@@ -165,6 +168,8 @@ class Header:
     generation: int = 0
     wake_at: int | None = None
     outbox: list[dict[str, Any]] = field(default_factory=list)
+    last_seq: int = 0
+    joins: dict[str, JoinCount] = field(default_factory=dict)
 
 
 def header_item(workflow: Workflow, *, generation: int = 0, wake_at: int | None = None) -> Item:
@@ -230,4 +235,10 @@ def header_from_item(item: Item) -> Header:
         generation=get_n(item, "generation"),
         wake_at=None if wake_at < 0 else wake_at,
         outbox=get_doc(item, "outbox", []),
+        last_seq=get_n(item, "lastSeq"),
+        joins={join_id: JoinCount(**value) for join_id, value in get_doc(item, "joins", {}).items()},
     )
+
+
+def joins_doc(joins: dict[str, JoinCount]) -> AttributeValue:
+    return doc({join_id: dataclasses.asdict(count) for join_id, count in joins.items()})

@@ -25,6 +25,7 @@ from batonflow.engine.context import Decision, reference_for
 from batonflow.engine.document import base_reference
 from batonflow.engine.flow import Next, next_in_flow
 from batonflow.engine.inputs import resolve_task_input
+from batonflow.engine.state import JoinCount
 from batonflow.model import Task, TaskStatus, WorkflowTask
 
 
@@ -35,6 +36,8 @@ class Operator:
     is_worker: ClassVar[bool] = False
     retriable: ClassVar[bool] = True
     waits_on_others: ClassVar[bool] = False
+    runs_every_branch: ClassVar[bool] = False
+    """Every branch nested in this type runs (forks), so a JOIN can count its branches (join_counts.py)."""
 
     def schedule(self, decision: Decision, workflow_task: WorkflowTask, iteration: int) -> list[Task]:
         raise NotImplementedError
@@ -54,6 +57,11 @@ class Operator:
 
     def stuck_reason(self, decision: Decision, task: Task) -> str | None:
         """For a waiting task, when nothing else can run: why it can never finish (None: it can)."""
+        return None
+
+    def count_joined(self, decision: Decision, task: Task) -> tuple[JoinCount, list[str]] | None:
+        """For an open task that waits on others by counting them: its counter and the ids of the attempts
+        already counted in it (see ``batonflow.engine.join_counts``); None if it does not count."""
         return None
 
 

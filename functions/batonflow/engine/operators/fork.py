@@ -46,6 +46,7 @@ def _fork_task(
 class ForkJoinOperator(Operator):
     task_types = (TaskType.FORK_JOIN,)
     retriable = False
+    runs_every_branch = True
 
     def schedule(self, decision: Decision, workflow_task: WorkflowTask, iteration: int) -> list[Task]:
         join = _following_join(decision, workflow_task)
@@ -150,7 +151,7 @@ class DynamicForkOperator(ForkJoinOperator):
     def _earlier_dynamic_forks(self, decision: Decision) -> bool:
         return any(
             t.workflow_task is not None and t.workflow_task.type == TaskType.FORK_JOIN_DYNAMIC
-            for t in decision.tasks()
+            for t in decision.all_tasks("name the tasks of a second dynamic fork")
         )
 
 

@@ -10,7 +10,9 @@ from __future__ import annotations
 from typing import Any
 
 from batonflow.engine.context import Decision, loop_reference
+from batonflow.engine.definition_index import DYNAMIC_FORK_BRANCH
 from batonflow.engine.operators.base import Operator, new_task
+from batonflow.engine.state import JoinCount
 from batonflow.model import Task, TaskStatus, TaskType, WorkflowTask
 
 
@@ -76,7 +78,11 @@ class JoinOperator(WaitingOperator):
         return task
 
     def execute(self, decision: Decision, task: Task) -> None:
+        count = decision.joins.get(task.task_id)
+        if decision.partial and count is not None and count.remaining > 0:
+            return  # branches still run; their completions are counted without reading them all
         references = self.awaited(task)
+        decision.require(references)
         attempts = {ref: decision.latest(ref) for ref in references}
         output = dict(task.output_data)
         for ref, attempt in attempts.items():
@@ -104,8 +110,55 @@ class JoinOperator(WaitingOperator):
             with_errors = any(a.status == TaskStatus.COMPLETED_WITH_ERRORS for a in present)
             status = TaskStatus.COMPLETED_WITH_ERRORS if with_errors else TaskStatus.COMPLETED
             _finish(decision, task, status, output, None)
-        elif output != task.output_data:
+        elif output != task.output_data and count is None:
+            # a counted JOIN (large fork) writes its output once, when it completes
             decision.update_task(task.model_copy(update={"output_data": output}))
+
+    def count_joined(self, decision: Decision, task: Task) -> tuple[JoinCount, list[str]] | None:
+        references = self.awaited(task)
+        if task.iteration > 0 or not references:
+            return None
+        decision.require(references)
+        seqs = _forked_seqs(decision, references) or _branch_members(decision, references)
+        if seqs is None:
+            return None
+        done = [
+            attempt.task_id
+            for attempt in (decision.latest(ref) for ref in references)
+            if attempt is not None and attempt.status.is_terminal and attempt.status.is_successful
+        ]
+        remaining = len(references) - len(done)
+        return JoinCount(task.reference_task_name, remaining, *seqs), done
+
+
+def _branch_members(decision: Decision, references: list[str]) -> tuple[int, int] | None:
+    """(0, 0) when every reference sits directly in a branch of a static fork (so it always runs)."""
+    for ref in references:
+        slot = decision.index.slot(ref)
+        if (
+            slot is None
+            or slot.container is None
+            or slot.container is DYNAMIC_FORK_BRANCH
+            or not decision.operators(slot.container.type).runs_every_branch
+            or decision.index.in_loop(ref)
+        ):
+            return None
+    return 0, 0
+
+
+def _forked_seqs(decision: Decision, references: list[str]) -> tuple[int, int] | None:
+    """The ``seq`` range of a dynamic fork's tasks when the references are exactly that fork's leaf tasks,
+    scheduled one after the other (so a forked task is recognised by its first attempt's ``seq``)."""
+    firsts = []
+    for ref in references:
+        slot = decision.index.slot(ref)
+        attempts = decision.tasks_for(ref)
+        if slot is None or slot.container is not DYNAMIC_FORK_BRANCH or slot.task.children() or not attempts:
+            return None
+        firsts.append(attempts[0].seq)
+    if max(firsts) - min(firsts) + 1 != len(references):
+        return None
+    return min(firsts), max(firsts)
 
 
 class ExclusiveJoinOperator(WaitingOperator):
