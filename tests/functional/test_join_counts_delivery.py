@@ -1,0 +1,137 @@
+"""JOIN counters of a large fork under duplicate messages, lost races and a crash before the commit.
+
+Each branch completion must be counted exactly once: never twice (the JOIN would complete while a branch
+still runs) and never lost for good (the JOIN would wait forever).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from batonflow.engine.plan import Plan
+from batonflow.engine.state import LARGE_WORKFLOW_TASKS
+from batonflow.model import TaskStatus
+from batonflow.model.wire import ResultMessage
+from batonflow.service.executor import run_decide
+from batonflow.service.tasks import apply_result
+from batonflow.store.errors import ConflictError
+from batonflow.store.executions import ExecutionStore
+from tests.support.stack import Harness
+
+BRANCHES = LARGE_WORKFLOW_TASKS + 10
+WORKFLOW = {
+    "name": "wide",
+    "version": 1,
+    "tasks": [
+        {
+            "name": "fork",
+            "taskReferenceName": "fork",
+            "type": "FORK_JOIN_DYNAMIC",
+            "inputParameters": {"forkTaskName": "leaf", "forkTaskInputs": "${workflow.input.items}"},
+        },
+        {"name": "join", "taskReferenceName": "join", "type": "JOIN"},
+    ],
+}
+
+
+def start(harness: Harness) -> str:
+    assert harness.api("POST", "/api/metadata/workflow", WORKFLOW).status == 200
+    workflow_id = harness.api("POST", "/api/workflow/wide", {"items": list(range(BRANCHES))}).text
+    harness.pump()
+    return workflow_id
+
+
+def leaves(harness: Harness, workflow_id: str) -> list[Any]:
+    loaded = harness.runtime.executions.load(workflow_id)
+    assert loaded is not None
+    return [t for t in loaded.tasks if t.task_def_name == "leaf"]
+
+
+def finish(harness: Harness, task: Any) -> None:
+    result = ResultMessage(
+        workflowInstanceId=task.workflow_instance_id, taskId=task.task_id, status="COMPLETED"
+    )
+    apply_result(harness.runtime, result)
+
+
+def remaining(harness: Harness, workflow_id: str) -> int:
+    loaded = harness.runtime.executions.load(workflow_id, include_tasks=False)
+    assert loaded is not None
+    [count] = loaded.header.joins.values()
+    return count.remaining
+
+
+def decide_for(harness: Harness, task: Any, **kwargs: Any) -> None:
+    run_decide(harness.runtime, task.workflow_instance_id, task_ids=[task.task_id], large=True, **kwargs)
+
+
+def test_a_branch_event_delivered_twice_is_counted_once(harness: Harness):
+    workflow_id = start(harness)
+    first = leaves(harness, workflow_id)[0]
+    finish(harness, first)
+    decide_for(harness, first)
+    decide_for(harness, first)
+    assert remaining(harness, workflow_id) == BRANCHES - 1
+
+
+def test_a_decide_that_loses_the_race_counts_its_own_stamp_on_the_retry(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+):
+    workflow_id = start(harness)
+    first = leaves(harness, workflow_id)[0]
+    finish(harness, first)
+    real_commit = ExecutionStore._commit_header
+    raced: list[bool] = []
+
+    def commit_after_someone_else(self: ExecutionStore, header: Any, *args: Any) -> None:
+        if not raced:
+            raced.append(True)
+            real_commit(self, header, Plan(), *args[1:])  # another decide commits first
+        real_commit(self, header, *args)
+
+    monkeypatch.setattr(ExecutionStore, "_commit_header", commit_after_someone_else)
+    decide_for(harness, first)
+    assert raced and remaining(harness, workflow_id) == BRANCHES - 1
+
+
+def test_a_crash_between_the_stamp_and_the_commit_is_repaired_by_the_redelivery(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+):
+    workflow_id = start(harness)
+    tasks = leaves(harness, workflow_id)
+    finish(harness, tasks[0])
+    real_commit = ExecutionStore._commit_header
+
+    def crash(*args: Any) -> None:
+        raise RuntimeError("the function died")
+
+    monkeypatch.setattr(ExecutionStore, "_commit_header", crash)
+    with pytest.raises(RuntimeError):
+        decide_for(harness, tasks[0])
+    monkeypatch.setattr(ExecutionStore, "_commit_header", real_commit)
+    assert remaining(harness, workflow_id) == BRANCHES  # stamped, not counted
+
+    decide_for(harness, tasks[0], redelivered=True)  # SQS hands the message out again
+    assert remaining(harness, workflow_id) == BRANCHES - 1
+
+    for task in tasks[1:]:
+        finish(harness, task)
+        decide_for(harness, task)
+    loaded = harness.runtime.executions.load(workflow_id)
+    assert loaded is not None
+    join = next(t for t in loaded.tasks if t.reference_task_name == "join")
+    assert join.status == TaskStatus.COMPLETED
+    assert loaded.header.workflow.status.value == "COMPLETED"
+
+
+def test_a_stamp_of_another_decide_makes_the_commit_fail_and_retry(harness: Harness):
+    workflow_id = start(harness)
+    first = leaves(harness, workflow_id)[0]
+    finish(harness, first)
+    store = harness.runtime.executions
+    store._stamp(workflow_id, first.task_id, "someone-else")
+    with pytest.raises(ConflictError):
+        store._stamp(workflow_id, first.task_id, "me")
+    store._stamp(workflow_id, first.task_id, "someone-else")  # its own stamp again: fine
