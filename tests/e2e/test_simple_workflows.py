@@ -152,5 +152,5 @@ def test_a_rest_worker_that_dies_is_timed_out_by_the_real_timer_path(api: str):
         if len(tasks) == 2:
             break
         time.sleep(0.2)
-    assert [(t["status"], t["retryCount"]) for t in tasks] == [("TIMED_OUT", 0), ("SCHEDULED", 1)]
+    assert [(t["status"], t["retryCount"]) for t in tasks] == [("TIMED_OUT", 0), ("SCHEDULED", 1)], tasks
     assert tasks[0]["taskId"] == polled[0]["taskId"]
