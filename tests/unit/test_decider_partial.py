@@ -42,6 +42,7 @@ def branch(index: int) -> str:
 class World:
     state: WorkflowState
     loaded: set[str] = field(default_factory=set)
+    focus: set[str] = field(default_factory=set)
     escalations: list[str] = field(default_factory=list)
 
     def full_plan(self, now: int) -> Plan:
@@ -50,6 +51,7 @@ class World:
     def partial_plan(self, task_ids: list[str], now: int) -> Plan:
         """What the executor does for a message naming ``task_ids``."""
         by_id = {t.task_id: t for t in self.state.workflow.tasks}
+        self.focus = set(task_ids)
         references: set[str] | None = {by_id[i].reference_task_name for i in task_ids}
         self.loaded = set(references)
         while True:
@@ -71,6 +73,7 @@ class World:
             self.state,
             workflow=self.state.workflow.model_copy(update={"tasks": tasks}),
             loaded_references=None if references is None else frozenset(references),
+            focus=frozenset(self.focus),
         )
 
     def commit(self, plan: Plan) -> None:
@@ -181,4 +184,6 @@ def test_a_sequential_step_loads_the_finished_task_and_its_successor():
         world.commit(plan)
         if index + 1 < len(tasks) - 1:
             assert world.loaded == {f"t{index}", f"t{index + 1}"}
+        elif index + 1 == len(tasks) - 1:  # the last task reads t0's output: t0 is read, not advanced
+            assert world.loaded == {f"t{index}", f"t{index + 1}", "t0"}
     assert current(world.state, f"t{len(tasks) - 1}").input_data == {"first": 0}

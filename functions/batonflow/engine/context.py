@@ -145,6 +145,20 @@ class Decision:
         latest = (self.latest(reference) for reference in self._by_reference)
         yield from sorted((t for t in latest if t is not None), key=lambda t: t.seq)
 
+    def to_advance(self) -> Iterator[Task]:
+        """The current attempts a pass advances. A partial decide skips the finished attempts it loaded
+        only to read them (an input's ``${ref...}``, a successor that may exist): whatever follows them was
+        handled when they finished, and advancing them would load their successors in turn."""
+        for task in self.latest_attempts():
+            if (
+                not self.partial
+                or not task.status.is_terminal
+                or task.task_id in self.state.focus
+                or task.task_id in self._new
+                or task.task_id in self._changed
+            ):
+                yield task
+
     def operator_of(self, task: Task) -> Operator:
         return self.operators(task.workflow_task.type if task.workflow_task else task.task_type or "")
 

@@ -108,7 +108,7 @@ def _fail_stuck_waits(decision: Decision) -> bool:
 def _one_pass(decision: Decision) -> bool:
     """Advance every current attempt once; True if anything new was scheduled or changed."""
     progressed = False
-    for task in list(decision.latest_attempts()):
+    for task in list(decision.to_advance()):
         if not decision.has_task(task.task_id):
             continue  # removed earlier in this pass (DO_WHILE keepLastN)
         progressed |= _advance(decision, decision.task(task.task_id))

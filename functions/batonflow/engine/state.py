@@ -46,6 +46,8 @@ class WorkflowState:
     """What ``${workflow.env.X}`` and ``${NETFLIX_ENV}`` may read: an allow-list, never os.environ."""
     loaded_references: frozenset[str] | None = None
     """None: every task is loaded. Otherwise the references whose attempts are all in ``workflow.tasks``."""
+    focus: frozenset[str] = frozenset()
+    """For a partial decide: the attempts whose change caused it (a message names them)."""
     last_seq: int = 0
     """The highest ``seq`` given to a task so far (the header keeps it; needed when not all are loaded)."""
     wake_at: int | None = None

@@ -114,7 +114,7 @@ def _decide(
         loaded = _with_attempts(runtime, loaded, references, {t.task_id: t for t in tasks}, stamps)
     while True:
         try:
-            return loaded, decide(_state(runtime, loaded, references, token), now)
+            return loaded, decide(_state(runtime, loaded, references, token, focus), now)
         except NeedTasks as need:
             assert references is not None
             references |= need.references
@@ -144,7 +144,11 @@ def _with_attempts(
 
 
 def _state(
-    runtime: Runtime, loaded: LoadedWorkflow, references: set[str] | None, token: str
+    runtime: Runtime,
+    loaded: LoadedWorkflow,
+    references: set[str] | None,
+    token: str,
+    focus: Sequence[str] = (),
 ) -> WorkflowState:
     header = loaded.header
     return WorkflowState(
@@ -152,6 +156,7 @@ def _state(
         generation=header.generation,
         environment=runtime.environment,
         loaded_references=None if references is None else frozenset(references),
+        focus=frozenset(focus),
         last_seq=header.last_seq,
         wake_at=header.wake_at,
         joins=header.joins,
