@@ -70,6 +70,7 @@ class Decision:
             self._by_reference.setdefault(task.reference_task_name, []).append(task.task_id)
         self._ordered: list[Task] | None = None
         self._ending: WorkflowChange | None = None
+        self._reopening: WorkflowChange | None = None
         self._variables_changed = False
         self._next_seq = max(max((t.seq for t in state.workflow.tasks), default=0), state.last_seq) + 1
         self.partial = state.partial
@@ -268,6 +269,15 @@ class Decision:
             self.workflow = self.workflow.model_copy(update={"status": change.status})
             self._document["workflow"] = workflow_document(self.workflow)
 
+    def reopen(self, change: WorkflowChange) -> None:
+        """Record that a finished workflow runs again (a retry): its status and times change, and the
+        tasks created after this see it RUNNING."""
+        self._reopening = change
+        self.workflow = self.workflow.model_copy(
+            update={"status": change.status, "reason_for_incompletion": None}
+        )
+        self._document["workflow"] = workflow_document(self.workflow)
+
     @property
     def ending_status(self) -> WorkflowStatus | None:
         return self._ending.status if self._ending else None
@@ -294,7 +304,7 @@ class Decision:
         self._notes.append(text)
 
     def plan(self, wake_at: int | None = None) -> Plan:
-        change = self._ending
+        change = self._ending or self._reopening
         if self._variables_changed:
             change = (change or WorkflowChange()).with_variables(self.workflow.variables)
         return Plan(

@@ -42,6 +42,9 @@ class WorkflowChange:
     end_time: int | None = None
     failed_reference_task_names: tuple[str, ...] | None = None
     failed_task_names: tuple[str, ...] | None = None
+    last_retried_time: int | None = None
+    clear_reason: bool = False
+    """Remove the reason for incompletion (a retried workflow runs again)."""
 
     def with_variables(self, variables: dict[str, Any]) -> WorkflowChange:
         return replace(self, variables=variables)

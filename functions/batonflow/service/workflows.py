@@ -1,15 +1,17 @@
-"""Start, read and terminate workflows (the REST API's use cases)."""
+"""Start, read, terminate and retry workflows (the REST API's use cases)."""
 
 from __future__ import annotations
 
 import uuid
 
+from batonflow.engine import reopen
 from batonflow.engine.ids import new_workflow_id
 from batonflow.engine.lifecycle import InvalidTransition, terminate
 from batonflow.engine.plan import Plan
 from batonflow.engine.state import WorkflowState
-from batonflow.errors import ConflictError, NotFoundError
+from batonflow.errors import BadRequestError, ConflictError, NotFoundError
 from batonflow.model import StartWorkflowRequest, Workflow
+from batonflow.model.wire import DeciderReason
 from batonflow.service.executor import apply_operation
 from batonflow.service.runtime import Runtime
 from batonflow.service.starting import create_workflow
@@ -66,3 +68,11 @@ def terminate_workflow(runtime: Runtime, workflow_id: str, reason: str | None) -
             raise ConflictError(str(error)) from error
 
     apply_operation(runtime, workflow_id, operation)
+
+
+def retry_workflow(runtime: Runtime, workflow_id: str, *, resume_subworkflow_tasks: bool = False) -> None:
+    """Re-open a finished workflow at its unsuccessful tasks (``engine.reopen``) and let it run on."""
+    if resume_subworkflow_tasks:
+        raise BadRequestError("resumeSubworkflowTasks=true is not supported; retry the sub-workflow itself")
+    apply_operation(runtime, workflow_id, reopen.retry)
+    runtime.queues.wake_workflows([workflow_id], DeciderReason.API)

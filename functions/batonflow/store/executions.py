@@ -359,12 +359,18 @@ class ExecutionStore:
                 "failedNames": doc(list(change.failed_task_names))
                 if change.failed_task_names is not None
                 else None,
+                "lastRetriedTime": n(change.last_retried_time)
+                if change.last_retried_time is not None
+                else None,
             }
             for name, value in fields.items():
                 if value is not None:
                     sets.append(f"#{name} = :{name}")
                     names[f"#{name}"] = name
                     values[f":{name}"] = value
+            if change.clear_reason:
+                removals.append("#reason")
+                names["#reason"] = "reason"
         ended = change is not None and change.status is not None and change.status.is_terminal
         if plan.wake_at is not None and not ended:
             sets += ["#wakeAt = :wakeAt", "#wakeShard = :wakeShard"]

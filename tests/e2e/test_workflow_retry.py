@@ -1,0 +1,51 @@
+"""``POST /api/workflow/{id}/retry`` over HTTP on ``baton up``: a failed workflow picks up where it failed."""
+
+from __future__ import annotations
+
+import requests
+
+from tests.e2e.helpers import (
+    HTTP_TIMEOUT_S,
+    RestWorkers,
+    by_ref,
+    register,
+    run,
+    task,
+    unique,
+    wait_for_terminal,
+)
+
+
+def test_a_failed_workflow_is_retried_at_its_failed_task_and_completes(api: str):
+    prefix = unique("retry")
+    register(
+        api,
+        {"name": prefix, "tasks": [task("first", name=f"{prefix}_a"), task("second", name=f"{prefix}_b")]},
+        task_defs=[{"name": f"{prefix}_a", "retryCount": 0}, {"name": f"{prefix}_b", "retryCount": 0}],
+    )
+    calls: list[str] = []
+
+    def second(polled: dict) -> dict:
+        calls.append(polled["taskId"])
+        if len(calls) == 1:
+            raise RuntimeError("the first attempt fails")
+        return {"attempt": len(calls)}
+
+    with RestWorkers(api, {f"{prefix}_a": lambda polled: {"ok": True}, f"{prefix}_b": second}):
+        failed = run(api, prefix, {})
+        assert failed["status"] == "FAILED"
+        assert (
+            requests.post(f"{api}/workflow/{failed['workflowId']}/retry", timeout=HTTP_TIMEOUT_S).status_code
+            == 204
+        )
+        done = wait_for_terminal(api, failed["workflowId"])
+
+    assert done["status"] == "COMPLETED", done.get("reasonForIncompletion")
+    assert done["output"] == {"attempt": 2}
+    assert by_ref(done)["second"]["retryCount"] == 1
+    assert [t["referenceTaskName"] for t in done["tasks"]] == ["first", "second", "second"]
+    assert done["lastRetriedTime"] > 0 and not done.get("reasonForIncompletion")
+
+    again = requests.post(f"{api}/workflow/{failed['workflowId']}/retry", timeout=HTTP_TIMEOUT_S)
+    assert again.status_code == 409
+    assert again.json()["message"].startswith("There are no retryable tasks!")
