@@ -8,6 +8,11 @@ reason instead of hanging; the last ones that definitions which could never run 
 
 from __future__ import annotations
 
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
 import pytest
 import requests
 
@@ -626,6 +631,10 @@ REFUSED = {
         "loopCondition field is required for taskType: DO_WHILE taskName: l",
     ),
     "join-on-unknown-refs": (task("j", "JOIN", joinOn=["nowhere"]), "joinOn task nowhere of JOIN j"),
+    "event-to-an-unsupported-sink": (
+        task("e", "EVENT", sink="conductor"),
+        "sink: conductor is not supported for taskType: EVENT taskName: e; use sqs:<queue name>",
+    ),
 }
 
 
@@ -644,3 +653,161 @@ def test_definitions_that_cannot_run_are_refused_with_validation_errors(api: str
     messages = [error["message"] for error in body["validationErrors"]]
     assert any(expected_message in message for message in messages), messages
     assert requests.get(f"{api}/metadata/workflow/{name}", timeout=HTTP_TIMEOUT_S).status_code == 404
+
+
+# --- 8. system tasks: HTTP calls a service, EVENT publishes to SQS -----------------------------------
+
+
+class Service:
+    """A stand-in web service on 127.0.0.1: ``GET /price/A1`` answers JSON, anything else 404."""
+
+    def __init__(self) -> None:
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                found = self.path == "/price/A1"
+                body = json.dumps({"sku": "A1", "price": 12.5}) if found else "unknown sku"
+                payload = body.encode()
+                self.send_response(200 if found else 404)
+                self.send_header("Content-Type", "application/json" if found else "text/plain")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+
+    def __enter__(self) -> Service:
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def test_http_tasks_call_a_service_and_fail_on_a_404(api: str):
+    prefix = unique("http")
+    price = task(
+        "price",
+        "HTTP",
+        inputParameters={
+            "http_request": {"uri": "${workflow.input.service}/price/${workflow.input.sku}", "method": "GET"}
+        },
+    )
+    total = inline(
+        "total", "$.price * $.qty", price="${price.output.response.body.price}", qty="${workflow.input.qty}"
+    )
+    register(
+        api,
+        {
+            "name": f"{prefix}_quote",
+            "tasks": [price, total],
+            "outputParameters": {"total": "${total.output.result}"},
+        },
+    )
+
+    with Service() as service:
+        quoted = run(api, f"{prefix}_quote", {"service": service.url, "sku": "A1", "qty": 2})
+        missing = run(api, f"{prefix}_quote", {"service": service.url, "sku": "B2", "qty": 1})
+
+    assert quoted["status"] == "COMPLETED", quoted.get("reasonForIncompletion")
+    assert quoted["output"] == {"total": 25}
+    response = by_ref(quoted)["price"]["outputData"]["response"]
+    assert (response["statusCode"], response["body"]) == (200, {"sku": "A1", "price": 12.5})
+    assert (missing["status"], by_ref(missing)["price"]["status"]) == ("FAILED", "FAILED")
+    assert by_ref(missing)["price"]["reasonForIncompletion"] == (
+        'Failed to invoke HTTP task due to: java.lang.Exception: 404 Not Found: "unknown sku"'
+    )
+    assert "total" not in by_ref(missing)
+
+
+def test_event_tasks_publish_to_an_sqs_queue(stack: BatonStack, api: str):
+    prefix = unique("event")
+    sqs = stack.client("sqs")
+    queue_url = sqs.create_queue(QueueName=f"{prefix}-orders")["QueueUrl"]
+    notify = task(
+        "notify", "EVENT", sink=f"sqs:{prefix}-orders", inputParameters={"order": "${workflow.input.order}"}
+    )
+    register(api, {"name": f"{prefix}_notify", "tasks": [notify]})
+
+    done = run(api, f"{prefix}_notify", {"order": "o-1"})
+
+    assert done["status"] == "COMPLETED", done.get("reasonForIncompletion")
+    messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1)["Messages"]
+    assert [json.loads(m["Body"]) for m in messages] == [by_ref(done)["notify"]["outputData"]]
+    body = json.loads(messages[0]["Body"])
+    assert (body["order"], body["workflowInstanceId"], body["event_produced"]) == (
+        "o-1",
+        done["workflowId"],
+        f"sqs:{prefix}-orders",
+    )
+
+
+# --- 9. WAIT ends on its own after a duration; HUMAN (and a WAIT without deadline) by an update ------
+
+
+def test_a_short_wait_ends_by_itself_and_the_workflow_goes_on(api: str):
+    prefix = unique("wait")
+    pause = task("pause", "WAIT", inputParameters={"duration": "${workflow.input.pause}"})
+    register(api, {"name": f"{prefix}_pause", "tasks": [pause, set_variable("after", done=True)]})
+
+    done = run(api, f"{prefix}_pause", {"pause": "1s"})
+
+    assert done["status"] == "COMPLETED", done.get("reasonForIncompletion")
+    waited = by_ref(done)["pause"]
+    assert (waited["taskType"], waited["status"], waited["callbackAfterSeconds"]) == ("WAIT", "COMPLETED", 1)
+    assert waited["endTime"] - waited["scheduledTime"] >= 1000
+    assert done["variables"] == {"done": True}
+
+
+def test_human_and_blocking_wait_tasks_are_completed_by_reference(api: str):
+    prefix = unique("human")
+    approve = task("approve", "HUMAN", inputParameters={"amount": "${workflow.input.amount}"})
+    hold = task("hold", "WAIT")
+    register(
+        api,
+        {
+            "name": f"{prefix}_approval",
+            "tasks": [approve, hold],
+            "outputParameters": {"approved": "${approve.output.approved}", "note": "${hold.output.note}"},
+        },
+    )
+    workflow_id = start(api, f"{prefix}_approval", {"amount": 250})
+    approval = wait_for_task(api, workflow_id, "approve")
+    assert (approval["status"], approval["inputData"]) == ("IN_PROGRESS", {"amount": 250})
+
+    approved = requests.post(
+        f"{api}/tasks/{workflow_id}/approve/COMPLETED?workerid=manager",
+        json={"approved": True},
+        timeout=HTTP_TIMEOUT_S,
+    )
+    assert (approved.status_code, approved.text) == (200, approval["taskId"])
+    hold_task = wait_for_task(api, workflow_id, "hold")
+    assert (hold_task["status"], hold_task["callbackAfterSeconds"]) == ("IN_PROGRESS", 2147483647)
+
+    released = requests.post(
+        f"{api}/tasks/{workflow_id}/hold/COMPLETED/sync", json={"note": "go"}, timeout=HTTP_TIMEOUT_S
+    )
+    assert released.status_code == 200, released.text
+    done = wait_for_terminal(api, workflow_id)
+    assert done["status"] == "COMPLETED", done.get("reasonForIncompletion")
+    assert done["output"] == {"approved": True, "note": "go"}
+    assert by_ref(done)["approve"]["workerId"] == "manager"
+
+    again = requests.post(f"{api}/tasks/{workflow_id}/approve/FAILED", json={}, timeout=HTTP_TIMEOUT_S)
+    assert (again.status_code, again.text) == (200, "")
+    assert get_workflow(api, workflow_id)["status"] == "COMPLETED"
+
+
+def wait_for_task(api: str, workflow_id: str, reference: str, timeout_s: float = 10) -> dict:
+    """Poll until the workflow has a task of that reference (the decider runs asynchronously)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        found = by_ref(get_workflow(api, workflow_id)).get(reference)
+        if found is not None:
+            return found
+        assert time.monotonic() < deadline, f"no task {reference} in {workflow_id} after {timeout_s}s"
+        time.sleep(0.1)

@@ -49,3 +49,25 @@ def test_a_failed_workflow_is_retried_at_its_failed_task_and_completes(api: str)
     again = requests.post(f"{api}/workflow/{failed['workflowId']}/retry", timeout=HTTP_TIMEOUT_S)
     assert again.status_code == 409
     assert again.json()["message"].startswith("There are no retryable tasks!")
+
+
+def test_a_completed_workflow_restarts_from_its_first_task_with_new_task_ids(api: str):
+    prefix = unique("restart")
+    register(api, {"name": prefix, "tasks": [task("only", name=f"{prefix}_t")]})
+    seen: list[str] = []
+
+    def count(polled: dict) -> dict:
+        seen.append(polled["taskId"])
+        return {"run": len(seen)}
+
+    with RestWorkers(api, {f"{prefix}_t": count}):
+        first = run(api, prefix, {"x": 1})
+        assert first["status"] == "COMPLETED"
+        response = requests.post(f"{api}/workflow/{first['workflowId']}/restart", timeout=HTTP_TIMEOUT_S)
+        assert response.status_code == 204
+        second = wait_for_terminal(api, first["workflowId"])
+
+    assert second["status"] == "COMPLETED"
+    assert second["output"] == {"run": 2} and second["input"] == {"x": 1}
+    assert len(seen) == 2 and seen[0] != seen[1]
+    assert [t["taskId"] for t in second["tasks"]] == [seen[1]]

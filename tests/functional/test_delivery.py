@@ -4,8 +4,24 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
+from batonflow.engine.decider import decide
+from batonflow.engine.plan import Plan
+from batonflow.engine.state import WorkflowState
 from batonflow.model.wire import TimerKind, TimerMessage
+from batonflow.service.executor import run_decide
+from batonflow.store.errors import ConflictError
 from tests.support.stack import Harness
+
+TWO_STEPS = {
+    "name": "two_steps",
+    "version": 1,
+    "tasks": [
+        {"name": "first", "taskReferenceName": "first"},
+        {"name": "second", "taskReferenceName": "second"},
+    ],
+}
 
 ONE_TASK = {"name": "one", "tasks": [{"name": "job", "taskReferenceName": "job_ref"}]}
 TWO_TASKS = {
@@ -182,3 +198,25 @@ def test_a_repeated_idempotency_key_does_not_start_a_second_workflow(harness: Ha
     assert conflict.status == 409
     other = harness.api("POST", "/api/workflow", {"name": "one", "input": {}}).text
     assert other != first
+
+
+def test_a_task_written_by_a_decide_that_lost_its_commit_is_sent_by_the_next_decide(harness: Harness):
+    assert harness.api("POST", "/api/metadata/workflow", TWO_STEPS).status == 200
+    workflow_id = harness.api("POST", "/api/workflow/two_steps", {}).text
+    harness.pump()
+    [first] = harness.api("GET", "/api/tasks/poll/batch/first?count=1&timeout=0").json()
+    body = {"workflowInstanceId": workflow_id, "taskId": first["taskId"], "status": "COMPLETED"}
+    assert harness.api("POST", "/api/tasks", body).status == 200
+    store = harness.runtime.executions
+    loaded = store.load(workflow_id)
+    assert loaded is not None
+    state = WorkflowState(workflow=loaded.workflow, last_seq=loaded.header.last_seq)
+    racing = decide(state, harness.clock.now)
+    assert [t.reference_task_name for t in racing.new_tasks] == ["second"]
+    store.commit(loaded, Plan(), harness.clock.now, [])  # another writer commits first
+    with pytest.raises(ConflictError):  # the racing decide wrote its task item, then lost
+        store.commit(loaded, racing, harness.clock.now, [])
+
+    run_decide(harness.runtime, workflow_id)
+    [sent] = harness.api("GET", "/api/tasks/poll/batch/second?count=1&timeout=0").json()
+    assert sent["taskId"] == racing.new_tasks[0].task_id

@@ -28,7 +28,14 @@ from batonflow.emulator import (
 )
 from batonflow.infra import SqsEvent, Template, load_template
 
-FUNCTIONS = ("ApiFunction", "DeciderFunction", "CompleteFunction", "TimerFunction", "SweeperFunction")
+FUNCTIONS = (
+    "ApiFunction",
+    "DeciderFunction",
+    "CompleteFunction",
+    "TimerFunction",
+    "SweeperFunction",
+    "SystemTaskFunction",
+)
 WAIT_S = 10
 
 
@@ -134,6 +141,25 @@ def test_sqs_messages_reach_their_functions(stack: BatonStack, stubs: Stubs) -> 
     decider_event, _ = stubs.calls["DeciderFunction"][0]
     assert decider_event["Records"][0]["body"] == "wake"
     assert decider_event["Records"][0]["eventSourceARN"] == stack.resources["DeciderQueue"].attributes["Arn"]
+
+
+def test_system_task_queues_reach_the_system_task_function(stack: BatonStack, stubs: Stubs) -> None:
+    sqs = stack.client("sqs")
+    queues = ("HttpTaskQueue", "EventTaskQueue")
+    for queue in queues:
+        sqs.send_message(QueueUrl=stack.resources[queue].ref, MessageBody=queue)
+    expected = {(stack.resources[queue].attributes["Arn"], queue) for queue in queues}
+    called = stubs.called["SystemTaskFunction"]
+
+    def delivered() -> set[tuple[str, str]]:
+        calls = list(stubs.calls["SystemTaskFunction"])
+        return {(r["eventSourceARN"], r["body"]) for event, _ in calls for r in event["Records"]}
+
+    # the two queues have their own pollers: wait for calls until both bodies arrived (a call cleared before
+    # it was seen is still caught by the next check)
+    while delivered() != expected and called.wait(WAIT_S):
+        called.clear()
+    assert delivered() == expected
 
 
 def test_schedules_fire(stack: BatonStack, stubs: Stubs) -> None:

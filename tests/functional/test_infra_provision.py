@@ -150,6 +150,30 @@ def test_a_changed_queue_attribute_reaches_an_existing_queue(clients: AwsClients
     assert attributes["Attributes"]["VisibilityTimeout"] == "77"
 
 
+def test_an_existing_table_gets_the_indexes_the_template_gained(
+    clients: AwsClients, template: Template
+) -> None:
+    older = copy.deepcopy(dict(template.document))
+    for resource in older["Resources"].values():
+        if resource["Type"] == "AWS::DynamoDB::Table":
+            props = resource["Properties"]
+            props["GlobalSecondaryIndexes"] = props["GlobalSecondaryIndexes"][:1]
+            keys = [*props["KeySchema"], *props["GlobalSecondaryIndexes"][0]["KeySchema"]]
+            used = {key["AttributeName"] for key in keys}
+            props["AttributeDefinitions"] = [
+                d for d in props["AttributeDefinitions"] if d["AttributeName"] in used
+            ]
+    provision(Template(document=older), session_or_clients=clients, stack_name="prov-gsi")
+
+    stack = provision(template, session_or_clients=clients, stack_name="prov-gsi")
+
+    for name, props in resources_of(template, "AWS::DynamoDB::Table").items():
+        table = clients.dynamodb.describe_table(TableName=stack.resources[name].ref)["Table"]
+        assert {
+            i["IndexName"]: (i["KeySchema"], i["Projection"]) for i in table["GlobalSecondaryIndexes"]
+        } == {i["IndexName"]: (i["KeySchema"], i["Projection"]) for i in props["GlobalSecondaryIndexes"]}
+
+
 def test_a_session_or_prebuilt_clients_work_too(endpoint: str, template: Template) -> None:
     session = local_session(REGION)
 

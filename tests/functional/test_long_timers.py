@@ -1,65 +1,16 @@
-"""Delays beyond SQS's 15-minute limit, on a fake clock: timers are re-sent until due, then act.
-
-``TimerTap`` stands in for the timer queue's delivery delay: what the engine sends to the timer queue is
-held until the test's clock passes the moment SQS would make it visible (now + DelaySeconds), then handed
-to the real TimerFunction handler. Everything else (decider, results, task queues) runs on moto as usual.
-"""
+"""Delays beyond SQS's 15-minute limit, on a fake clock: timers are re-sent until due, then act
+(``tests.support.timers.TimerTap`` stands in for the timer queue's delay)."""
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 import pytest
 
-from tests.support.stack import REGION, Harness, context
+from tests.support.stack import Harness
+from tests.support.timers import TimerTap
 
 QUARTER_HOUR = 15 * 60
-
-
-class TimerTap:
-    def __init__(self, harness: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
-        self.harness = harness
-        self.held: list[tuple[int, str]] = []
-        self.delays: list[int] = []
-        queues = harness.runtime.queues
-        send_batches = queues._send_batches
-
-        def send(url: str, entries: list[dict[str, Any]]) -> None:
-            if url != queues.timer_queue_url:
-                send_batches(url, entries)
-                return
-            now = harness.clock()
-            for entry in entries:
-                self.delays.append(entry.get("DelaySeconds", 0))
-                self.held.append((now + entry.get("DelaySeconds", 0) * 1000, entry["MessageBody"]))
-
-        monkeypatch.setattr(queues, "_send_batches", send)
-
-    def deliver(self) -> int:
-        """Hand the timers SQS would show by now to TimerFunction, then let the engine react."""
-        now = self.harness.clock()
-        due = [body for visible_at, body in self.held if visible_at <= now]
-        self.held = [(visible_at, body) for visible_at, body in self.held if visible_at > now]
-        if due:
-            records = [_record(body) for body in due]
-            self.harness.handlers["timer"].handler({"Records": records}, context("timer"))
-        self.harness.pump("decider", "complete")
-        return len(due)
-
-
-def _record(body: str) -> dict[str, Any]:
-    return {
-        "messageId": str(uuid.uuid4()),
-        "receiptHandle": "held-by-the-test",
-        "body": body,
-        "attributes": {"ApproximateReceiveCount": "1"},
-        "messageAttributes": {},
-        "md5OfBody": "",
-        "eventSource": "aws:sqs",
-        "eventSourceARN": f"arn:aws:sqs:{REGION}:123456789012:timer",
-        "awsRegion": REGION,
-    }
 
 
 @pytest.fixture

@@ -22,6 +22,7 @@ from batonflow.infra import (
     load_template,
 )
 from batonflow.infra.template import parse_rate, parse_template
+from batonflow.model.wire import TASK_QUEUE_ATTRIBUTES, task_queue_name
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -270,6 +271,7 @@ def test_project_functions_use_the_agreed_handlers_and_events() -> None:
         "CompleteFunction": "batonflow.handlers.complete.handler",
         "TimerFunction": "batonflow.handlers.timer.handler",
         "SweeperFunction": "batonflow.handlers.sweeper.handler",
+        "SystemTaskFunction": "batonflow.handlers.system_tasks.handler",
     }
     assert [e.route_key for e in specs["ApiFunction"].events_of(HttpApiEvent)] == [
         "ANY /api/{proxy+}",
@@ -281,11 +283,32 @@ def test_project_functions_use_the_agreed_handlers_and_events() -> None:
         "CompleteFunction": ["ResultsQueue"],
         "TimerFunction": ["TimerQueue"],
         "SweeperFunction": [],
+        "SystemTaskFunction": ["HttpTaskQueue", "EventTaskQueue"],
     }
     assert all(e.report_batch_item_failures for s in specs.values() for e in s.events_of(SqsEvent))
     assert specs["SweeperFunction"].events_of(ScheduleEvent)[0].rate_seconds == 60
+    assert [e.batch_size for e in specs["SystemTaskFunction"].events_of(SqsEvent)] == [1, 10]
     api_env = specs["ApiFunction"].environment
     assert api_env["BATON_TABLE"] == "phys-BatonTable"
     assert api_env["BATON_QUEUE_PREFIX"] == "demo-"
     assert api_env["BATON_PAYLOAD_THRESHOLD"] == "65536"
     assert all(spec.environment == api_env for spec in specs.values())
+
+
+def test_system_task_queues_are_the_task_queues_the_engine_dispatches_to() -> None:
+    """The decider sends HTTP and EVENT tasks to ``task_queue_name(prefix, type)``; the template must declare
+    exactly those queues, with the engine's attributes, or SystemTaskFunction would consume nothing."""
+    template = load_template()
+    r = Resolver(CONTEXT, parameters=template.parameter_values(), resources={})
+    names = ("HttpTaskQueue", "EventTaskQueue")
+    queues = {name: r.resolve(template.resources[name]["Properties"]) for name in names}
+
+    assert {name: props["QueueName"] for name, props in queues.items()} == {
+        "HttpTaskQueue": task_queue_name("demo-", "HTTP"),
+        "EventTaskQueue": task_queue_name("demo-", "EVENT"),
+    }
+    for props in queues.values():
+        attributes = {key: str(value).lower() for key, value in props.items() if key != "QueueName"}
+        assert {key: attributes[key] for key in TASK_QUEUE_ATTRIBUTES} == TASK_QUEUE_ATTRIBUTES
+        assert "VisibilityTimeout" not in props  # SQS's 30 s default, as on queues the engine creates
+    assert template.function_properties("SystemTaskFunction")["Timeout"] <= 30

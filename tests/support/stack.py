@@ -30,7 +30,12 @@ from batonflow.service.runtime import Runtime
 from tests.support.clock import FakeClock
 
 REGION = "us-east-1"
-_QUEUE_FUNCTIONS = {"DeciderFunction": "decider", "CompleteFunction": "complete", "TimerFunction": "timer"}
+_QUEUE_FUNCTIONS = {
+    "DeciderFunction": "decider",
+    "CompleteFunction": "complete",
+    "TimerFunction": "timer",
+    "SystemTaskFunction": "system_tasks",
+}
 
 
 def context(name: str) -> LambdaContext:
@@ -113,23 +118,25 @@ def moto_harness(monkeypatch: pytest.MonkeyPatch) -> Iterator[Harness]:
         )
         pollers = {}
         for logical_id, module_name in _QUEUE_FUNCTIONS.items():
-            spec = stack.function(logical_id)
-            event = spec.events_of(SqsEvent)[0]
-            queue = stack.resources[event.queue_logical_id]
+            events = stack.function(logical_id).events_of(SqsEvent)
             module = handlers[module_name]
-            source = SqsSource(
-                function=logical_id,
-                queue_url=str(queue.ref),
-                queue_arn=str(queue.attributes["Arn"]),
-                region=REGION,
-                batch_size=event.batch_size,
-                report_batch_item_failures=event.report_batch_item_failures,
-            )
-            pollers[module_name] = SqsPoller(
-                source,
-                runtime.sqs,
-                lambda e, m=module, n=module_name: m.handler(e, context(n)),
-                wait_s=0,
-                failure_backoff_s=0,
-            )
+            for event in events:
+                queue = stack.resources[event.queue_logical_id]
+                source = SqsSource(
+                    function=logical_id,
+                    queue_url=str(queue.ref),
+                    queue_arn=str(queue.attributes["Arn"]),
+                    region=REGION,
+                    batch_size=event.batch_size,
+                    report_batch_item_failures=event.report_batch_item_failures,
+                )
+                # a function with several queues gets one poller per queue: "<module>:<event name>"
+                key = module_name if len(events) == 1 else f"{module_name}:{event.name}"
+                pollers[key] = SqsPoller(
+                    source,
+                    runtime.sqs,
+                    lambda e, m=module, n=module_name: m.handler(e, context(n)),
+                    wait_s=0,
+                    failure_backoff_s=0,
+                )
         yield Harness(stack, runtime, clock, gateway, pollers, handlers)

@@ -187,3 +187,84 @@ def test_a_sequential_step_loads_the_finished_task_and_its_successor():
         elif index + 1 == len(tasks) - 1:  # the last task reads t0's output: t0 is read, not advanced
             assert world.loaded == {f"t{index}", f"t{index + 1}", "t0"}
     assert current(world.state, f"t{len(tasks) - 1}").input_data == {"first": 0}
+
+
+def test_a_partial_decide_hands_over_from_a_skipped_task_it_meets():
+    from batonflow.engine.skip import skip_task
+
+    tasks = [{"name": f"t{i}", "taskReferenceName": f"t{i}"} for i in range(LARGE_WORKFLOW_TASKS + 5)]
+    world = World(new_workflow(definition(tasks), {}))
+    world.commit(world.full_plan(T0))
+    for index in range(LARGE_WORKFLOW_TASKS):
+        world.complete(f"t{index}", T0 + index)
+        world.commit(world.full_plan(T0 + index))
+    skipped = f"t{LARGE_WORKFLOW_TASKS + 1}"
+    world.commit(skip_task(world.state, T0 + 100, skipped, task_output={"skipped": True}))
+
+    last = world.complete(f"t{LARGE_WORKFLOW_TASKS}", T0 + 101)
+    plan = world.partial_plan([last], T0 + 101)
+    assert comparable(plan) == comparable(world.full_plan(T0 + 101))
+    assert [t.reference_task_name for t in plan.new_tasks] == [f"t{LARGE_WORKFLOW_TASKS + 2}"]
+    assert not world.escalations and world.loaded == {
+        f"t{LARGE_WORKFLOW_TASKS}",
+        skipped,
+        plan.new_tasks[0].reference_task_name,
+    }
+
+
+def static_fan_out_definition(branches: int):
+    fork = {
+        "name": "fork",
+        "taskReferenceName": "fork",
+        "type": "FORK_JOIN",
+        "forkTasks": [
+            [
+                {"name": "first", "taskReferenceName": f"first_{i}"},
+                {
+                    "name": "second",
+                    "taskReferenceName": f"second_{i}",
+                    "inputParameters": {"x": f"${{first_{i}.output.x}}"},
+                },
+            ]
+            for i in range(branches)
+        ],
+    }
+    join = {
+        "name": "join",
+        "taskReferenceName": "join",
+        "type": "JOIN",
+        "joinOn": [f"second_{i}" for i in range(branches)],
+    }
+    return definition(
+        [fork, join],
+        task_defs={"first": {"retryCount": 1, "retryDelaySeconds": 0}, "second": {"retryCount": 0}},
+    )
+
+
+def test_a_static_fork_with_retries_decides_the_same_from_partial_states_in_any_order():
+    import random
+
+    branches = LARGE_WORKFLOW_TASKS
+    world = World(new_workflow(static_fan_out_definition(branches), {}))
+    world.commit(world.full_plan(T0))
+    assert [c.remaining for c in world.state.joins.values()] == [branches]
+    order = list(range(branches))
+    random.Random(7).shuffle(order)
+    now = T0
+    for index in order:
+        for reference, result in (
+            (f"first_{index}", {"status": TaskStatus.FAILED}),
+            (f"first_{index}", {}),
+            (f"second_{index}", {}),
+        ):
+            now += 1
+            task_id = world.complete(reference, now, output={"x": index}, **result)
+            partial = world.partial_plan([task_id], now)
+            assert comparable(partial) == comparable(world.full_plan(now)), (reference, index)
+            world.commit(partial)
+            last = index == order[-1] and reference.startswith("second")
+            # only the end of the workflow needs a look at every task
+            assert len(world.escalations) == (1 if last else 0), (reference, index, world.escalations)
+    assert current(world.state, "join").status == TaskStatus.COMPLETED
+    assert current(world.state, "second_3").input_data == {"x": 3}
+    assert world.state.workflow.status == WorkflowStatus.COMPLETED

@@ -1,12 +1,13 @@
-"""Workflow-level retry (``engine.reopen.retry``): re-open a finished workflow at its unsuccessful tasks."""
+"""Workflow-level retry and restart (``engine.reopen``): re-open a finished workflow."""
 
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 import pytest
 
-from batonflow.engine.reopen import NOTHING_TO_RETRY, retry
+from batonflow.engine.reopen import NOTHING_TO_RETRY, restart, retry
 from batonflow.errors import ConflictError, NotFoundError
 from batonflow.model import TaskStatus, WorkflowStatus
 from tests.support.engine import T0, apply, current, definition, new_workflow, step, worker_result
@@ -92,3 +93,34 @@ def test_a_completed_workflow_has_nothing_to_retry():
     assert state.workflow.status == WorkflowStatus.COMPLETED
     with pytest.raises(ConflictError, match=re.escape(NOTHING_TO_RETRY)):
         retry(state, T0 + 2)
+
+
+def test_restart_discards_the_earlier_run_and_starts_again_under_new_task_ids():
+    state = failed_at_b()
+    earlier = {t.task_id for t in state.workflow.tasks}
+    plan = restart(state, T0 + 20)
+
+    assert set(plan.removed_tasks) == earlier
+    assert plan.new_tasks == ()  # the decider schedules the first task once the commit is in
+    assert plan.new_run is not None
+    assert (plan.new_run.generation, plan.new_run.first_seq, plan.new_run.create_time) == (1, 3, T0 + 20)
+    change = plan.workflow
+    assert change is not None
+    assert (change.status, change.output, change.clear_reason) == (WorkflowStatus.RUNNING, {}, True)
+
+    restarted = apply(state, plan)
+    restarted = replace(restarted, generation=1, first_seq=3, last_seq=2)
+    restarted, _ = step(restarted, T0 + 21)
+    first = current(restarted, "a")
+    assert first.task_id not in earlier
+    assert (first.seq, first.retry_count, first.status) == (3, 0, TaskStatus.SCHEDULED)
+
+
+def test_only_a_finished_and_restartable_workflow_restarts():
+    running, _ = step(new_workflow(definition(SEQUENCE)), T0)
+    with pytest.raises(ConflictError, match=r"still running"):
+        restart(running, T0 + 1)
+    done, _ = step(new_workflow(definition(SEQUENCE[:1]).model_copy(update={"restartable": False})), T0)
+    done, _ = step(worker_result(done, "a", T0 + 1), T0 + 1)
+    with pytest.raises(NotFoundError, match="not restartable"):
+        restart(done, T0 + 2)

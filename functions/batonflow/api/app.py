@@ -11,6 +11,8 @@ from batonflow.api.errors import error_response, render
 from batonflow.api.metadata import task_def_router, workflow_def_router
 from batonflow.api.responses import json_response
 from batonflow.api.tasks import task_router
+from batonflow.api.workflow_lifecycle import workflow_lifecycle_router
+from batonflow.api.workflow_lookups import workflow_lookups_router
 from batonflow.api.workflow_operations import workflow_operations_router
 from batonflow.api.workflows import workflow_router
 from batonflow.errors import BatonError
@@ -23,8 +25,10 @@ def build_app(runtime: Runtime) -> APIGatewayHttpResolver:
     app = APIGatewayHttpResolver()
     app.include_router(task_def_router(runtime))
     app.include_router(workflow_def_router(runtime))
+    app.include_router(workflow_lookups_router(runtime))
     app.include_router(workflow_router(runtime))
     app.include_router(workflow_operations_router(runtime))
+    app.include_router(workflow_lifecycle_router(runtime))
     app.include_router(task_router(runtime))
 
     @app.get("/health")

@@ -1,4 +1,5 @@
-"""``/api/tasks``: polling and results for REST workers such as conductor-python (REFERENCE §5.3, §5.7)."""
+"""``/api/tasks``: polling and results for REST workers such as conductor-python (REFERENCE §5.3, §5.7), and
+updates by workflow id and task reference (how WAIT and HUMAN tasks are usually completed)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from batonflow.api.params import json_body, path_value, query, query_int, text_b
 from batonflow.api.responses import empty_response, json_response, text_response
 from batonflow.errors import BadRequestError, NotFoundError
 from batonflow.model import TaskResult
-from batonflow.model.wire import DeciderReason, ResultMessage
+from batonflow.model.wire import ResultMessage
 from batonflow.service import tasks
 from batonflow.service.metadata import parse
 from batonflow.service.runtime import Runtime
@@ -36,16 +37,18 @@ def _result_message(body: Any) -> ResultMessage:
     )
 
 
+def _output_map(body: Any) -> dict[str, Any]:
+    if not isinstance(body, dict):
+        raise BadRequestError("The request body must be a JSON object: the task output to merge")
+    return body
+
+
 def task_router(runtime: Runtime) -> Router:
     router = Router()
 
     def apply(body: Any) -> tasks.ResultOutcome:
         outcome = tasks.apply_result(runtime, _result_message(body))
-        if outcome.wakes_decider:
-            task = outcome.task
-            runtime.queues.wake_for_tasks(
-                [(task.workflow_instance_id, task.task_id, task.seq)], DeciderReason.TASK
-            )
+        tasks.wake_decider(runtime, outcome)
         return outcome
 
     @router.get("/api/tasks/poll/batch/<task_type>")
@@ -109,4 +112,34 @@ def task_router(runtime: Runtime) -> Router:
         logs = tasks.get_logs(runtime, path_value(task_id))
         return json_response(logs) if logs else empty_response(204)
 
+    _add_reference_routes(router, runtime)
     return router
+
+
+def _add_reference_routes(router: Router, runtime: Runtime) -> None:
+    """Updates addressed by workflow id and task reference (REFERENCE §5.3): the output is merged."""
+
+    @router.post("/api/tasks/<workflow_id>/<reference>/<status>")
+    def update_by_reference(workflow_id: str, reference: str, status: str) -> Response:
+        """Complete/fail the open task of a reference; its id as text, or an empty body if there is none."""
+        outcome = tasks.update_by_reference(
+            runtime,
+            path_value(workflow_id),
+            path_value(reference),
+            path_value(status),
+            _output_map(json_body(router, default={})),
+            worker_id=query(router, "workerid"),
+        )
+        return text_response(outcome.task.task_id) if outcome else empty_response()
+
+    @router.post("/api/tasks/<workflow_id>/<reference>/<status>/sync")
+    def update_by_reference_sync(workflow_id: str, reference: str, status: str) -> Response:
+        workflow = tasks.update_by_reference_sync(
+            runtime,
+            path_value(workflow_id),
+            path_value(reference),
+            path_value(status),
+            _output_map(json_body(router, default={})),
+            worker_id=query(router, "workerid"),
+        )
+        return json_response(workflow)

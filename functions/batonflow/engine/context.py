@@ -128,8 +128,8 @@ class Decision:
         return [self._tasks[i] for i in self._new]
 
     def is_fresh(self) -> bool:
-        """Nothing was ever scheduled (a partial state always has a history)."""
-        return not self._tasks and self._next_seq == 1
+        """Nothing was scheduled in this run yet (a partial state always has a history)."""
+        return not self._tasks and self._next_seq - 1 < max(self.state.first_seq, 1)
 
     def tasks_for(self, reference_name: str) -> list[Task]:
         self.require((reference_name,))
@@ -154,6 +154,7 @@ class Decision:
             if (
                 not self.partial
                 or not task.status.is_terminal
+                or task.status == TaskStatus.SKIPPED  # a skip placeholder hands over when the flow meets it
                 or task.task_id in self.state.focus
                 or task.task_id in self._new
                 or task.task_id in self._changed

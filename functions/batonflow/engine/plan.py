@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from batonflow.engine.state import JoinCount
-from batonflow.model import Task, TaskStatus, WorkflowStatus
+from batonflow.model import Task, TaskStatus, WorkflowDef, WorkflowStatus
 
 
 @dataclass(frozen=True)
@@ -75,6 +75,18 @@ class FailureWorkflowStart:
 
 
 @dataclass(frozen=True)
+class NewRun:
+    """A restart: the execution begins again under a new generation (new task ids); the attempts of the
+    earlier run (``seq`` below ``first_seq``) no longer belong to it and are deleted after the commit."""
+
+    generation: int
+    first_seq: int
+    create_time: int
+    definition: WorkflowDef | None = None
+    """The definition snapshot to run from now on (``useLatestDefinitions``); None keeps the current one."""
+
+
+@dataclass(frozen=True)
 class Plan:
     new_tasks: tuple[Task, ...] = ()
     task_changes: tuple[TaskChange, ...] = ()
@@ -94,6 +106,7 @@ class Plan:
     """The JOIN counters after this plan; None means unchanged."""
     counted: tuple[str, ...] = ()
     """Attempts this plan counts toward a JOIN: stamped before the commit so they are never counted twice."""
+    new_run: NewRun | None = None
 
     @property
     def is_empty(self) -> bool:
@@ -107,4 +120,5 @@ class Plan:
             or self.removed_tasks
             or self.joins is not None
             or self.counted
+            or self.new_run
         )

@@ -1,4 +1,4 @@
-"""Re-open a finished workflow: ``POST /api/workflow/{id}/retry`` (REFERENCE §3.10), computed as a plan.
+"""Re-open a finished workflow: ``POST /api/workflow/{id}/retry`` and ``/restart`` (REFERENCE §3.10).
 
 Retry picks up where the workflow failed: for every reference whose latest attempt FAILED, FAILED_WITH_
 TERMINAL_ERROR, TIMED_OUT or was CANCELED, the type's own retry creates the next attempt (new id,
@@ -7,17 +7,24 @@ TERMINAL_ERROR, TIMED_OUT or was CANCELED, the type's own retry creates the next
 iteration. The workflow becomes RUNNING again with ``lastRetriedTime = now`` (the workflow timeout counts
 from there) and its reason cleared; the caller then wakes the decider.
 
+Restart runs the workflow again from its first task under the same id: every attempt of the earlier run
+is discarded (the header marks where the new run's ``seq`` begins, so they stop counting at the commit, and
+the items are deleted right after), task ids change (a new generation), input, correlation id and the
+variables left by the last run are kept, and the definition snapshot is replaced if asked to.
+
 Not supported: ``resumeSubworkflowTasks=true`` (retrying the deepest failed child instead): refused.
 """
 
 from __future__ import annotations
 
+import dataclasses
+
 from batonflow.engine.context import Decision
 from batonflow.engine.operators import operator_for
-from batonflow.engine.plan import Plan, WorkflowChange
+from batonflow.engine.plan import NewRun, Plan, WorkflowChange
 from batonflow.engine.state import WorkflowState
 from batonflow.errors import ConflictError, NotFoundError
-from batonflow.model import Task, TaskStatus, WorkflowStatus
+from batonflow.model import Task, TaskStatus, WorkflowDef, WorkflowStatus
 
 _RETRIED = (
     TaskStatus.FAILED,
@@ -74,3 +81,38 @@ def _reopen(decision: Decision, task: Task) -> None:
         }
     )
     decision.update_task(reopened)
+
+
+def restart(state: WorkflowState, now: int, *, definition: WorkflowDef | None = None) -> Plan:
+    """Run a finished workflow again from the start; ``definition`` replaces the snapshot if given.
+
+    Raises ConflictError (409) for a workflow that has not finished and NotFoundError (404) for a
+    COMPLETED one whose definition says ``restartable: false``.
+    """
+    workflow = state.workflow
+    if not workflow.status.is_terminal:
+        raise ConflictError(f"Workflow is still running.  status={workflow.status.value}")
+    snapshot = workflow.workflow_definition
+    if workflow.status == WorkflowStatus.COMPLETED and snapshot is not None and not snapshot.restartable:
+        raise NotFoundError(f"Workflow {workflow.workflow_id} is not restartable")
+    decision = Decision(state, now, operator_for)
+    earlier = [task.task_id for task in decision.tasks()]
+    decision.remove_tasks(earlier)
+    decision.reopen(
+        WorkflowChange(
+            status=WorkflowStatus.RUNNING,
+            output={},
+            end_time=0,
+            last_retried_time=0,
+            clear_reason=True,
+            failed_reference_task_names=(),
+            failed_task_names=(),
+        )
+    )
+    new_run = NewRun(
+        generation=state.generation + 1,
+        first_seq=decision.last_seq + 1,
+        create_time=now,
+        definition=definition,
+    )
+    return dataclasses.replace(decision.plan(), new_run=new_run, joins={})

@@ -50,6 +50,8 @@ class WorkflowState:
     """For a partial decide: the attempts whose change caused it (a message names them)."""
     last_seq: int = 0
     """The highest ``seq`` given to a task so far (the header keeps it; needed when not all are loaded)."""
+    first_seq: int = 0
+    """The ``seq`` the current run began at: a restart leaves the earlier run's attempts below it."""
     wake_at: int | None = None
     """The header's pending wake-up, kept when a partial decide cannot see every deadline."""
     joins: Mapping[str, JoinCount] = field(default_factory=dict)

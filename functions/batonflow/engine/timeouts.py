@@ -107,14 +107,21 @@ def workflow_expiry(decision: Decision) -> str | None:
 
 
 def next_deadline(decision: Decision) -> int | None:
-    """The earliest deadline of the workflow and its current task attempts.
+    """The earliest deadline of the workflow and its current task attempts (worker timeouts, and what
+    other open tasks name through ``Operator.deadline``, such as a WAIT's end).
 
     A partial decide sees only some attempts: it keeps the header's pending wake-up as a candidate (if that
     deadline has gone meanwhile, the wake-up finds nothing to do and the full decide it causes sets the
     next one).
     """
-    workers = (t for t in decision.latest_attempts() if decision.operator_of(t).is_worker)
-    candidates = [d for d in (task_deadline(t) for t in workers) if d is not None]
+    candidates: list[int] = []
+    for task in decision.latest_attempts():
+        if task.status.is_terminal:
+            continue
+        operator = decision.operator_of(task)
+        deadline = task_deadline(task) if operator.is_worker else operator.deadline(task)
+        if deadline is not None:
+            candidates.append(deadline)
     if decision.partial and decision.state.wake_at is not None:
         candidates.append(decision.state.wake_at)
     workflow = workflow_deadline(decision)

@@ -17,6 +17,8 @@ from batonflow.model.enums import TaskType
 
 SYSTEM_PARAMETERS = frozenset({"CPEWF_TASK_ID", "NETFLIX_ENV", "NETFLIX_STACK"})
 _TERMINATION_STATUSES = frozenset({"COMPLETED", "FAILED", "TERMINATED"})
+SQS_SINK_PREFIX = "sqs:"
+"""The only EVENT sink Baton publishes to: ``sqs:<queue name>`` (REFERENCE 4.18)."""
 _REQUIRED = "{field} field is required for taskType: {type} taskName: {name}"
 _AT_LEAST_ONE = "{field} should have atleast one task for taskType: {type} taskName: {name}"
 # DateTimeUtils.DURATION_PATTERN: units in the order d, h, m, s, each at most once.
@@ -145,6 +147,26 @@ def _input_required(keys: Iterable[str], template_key: str, field: str) -> _Type
     return rule
 
 
+def sqs_sink_queue(sink: Any) -> str | None:
+    """The queue name of an ``sqs:<queue name>`` EVENT sink; None for any other sink."""
+    if not isinstance(sink, str) or not sink.startswith(SQS_SINK_PREFIX):
+        return None
+    return sink[len(SQS_SINK_PREFIX) :].strip() or None
+
+
+def _event(task: WorkflowTask, rules: ValidationRules) -> list[str]:
+    """Conductor only requires ``sink``. Baton also refuses sinks it cannot publish to (``conductor``,
+    ``amqp:``, ``nats:``, ``kafka:``...) at registration rather than failing every run of the task."""
+    if task.sink is None:
+        return [_required("sink", task)]
+    if sqs_sink_queue(task.sink) is None:
+        return [
+            f"sink: {task.sink} is not supported for taskType: {task.type} taskName: {task.name}; "
+            "use sqs:<queue name>"
+        ]
+    return []
+
+
 def _terminate(task: WorkflowTask, rules: ValidationRules) -> list[str]:
     messages = []
     if task.optional:
@@ -189,7 +211,7 @@ TYPE_RULES: dict[str, _TypeRule] = {
     TaskType.FORK_JOIN_DYNAMIC: _fork_join_dynamic,
     TaskType.DYNAMIC: _field_required("dynamic_task_name_param", "dynamicTaskNameParam"),
     TaskType.SUB_WORKFLOW: _field_required("sub_workflow_param", "subWorkflowParam"),
-    TaskType.EVENT: _field_required("sink", "sink"),
+    TaskType.EVENT: _event,
     TaskType.HTTP: _input_required(
         ("http_request", "uri", "method"),
         "http_request",

@@ -82,7 +82,10 @@ def run_decide(
         try:
             commit(runtime, loaded, plan, now, token=token)
         except ConflictError:
+            # what the lost try already wrote may have moved the workflow on (a JOIN completed, ...) where a
+            # partial decide would not look again: the next try looks at everything
             logger.info("decide lost a race; deciding again", extra={"workflowId": workflow_id})
+            focus = ()
             continue
         return plan
     raise ConflictError(f"workflow {workflow_id}: gave up after {_MAX_ATTEMPTS} conflicting decides")
@@ -110,6 +113,7 @@ def _decide(
         loaded = executions.load(workflow_id) or loaded
     if not loaded.complete:
         tasks, stamps = executions.get_tasks(workflow_id, focus)
+        tasks = [t for t in tasks if t.seq >= loaded.header.first_seq]  # not from a run before a restart
         references = {t.reference_task_name for t in tasks}
         loaded = _with_attempts(runtime, loaded, references, {t.task_id: t for t in tasks}, stamps)
     while True:
@@ -151,13 +155,17 @@ def _state(
     focus: Sequence[str] = (),
 ) -> WorkflowState:
     header = loaded.header
+    # attempts above the header's last ``seq`` were written by a decide whose commit was lost: they are not
+    # part of the workflow yet, and deciding again recreates them (same ids) and sends them this time
+    committed = [task for task in loaded.tasks if task.seq <= header.last_seq]
     return WorkflowState(
-        workflow=loaded.workflow,
+        workflow=loaded.header.workflow.model_copy(update={"tasks": committed}),
         generation=header.generation,
         environment=runtime.environment,
         loaded_references=None if references is None else frozenset(references),
         focus=frozenset(focus),
         last_seq=header.last_seq,
+        first_seq=header.first_seq,
         wake_at=header.wake_at,
         joins=header.joins,
         # this decide's own stamps are from a try whose commit lost: they counted nothing

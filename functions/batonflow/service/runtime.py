@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,6 +31,8 @@ class Runtime:
     clock: Clock = system_clock
     environment: Mapping[str, str] = field(default_factory=dict)
     """What ``${workflow.env.X}`` may read: only ``CONDUCTOR_ENV_*`` variables of the function."""
+    sleep: Callable[[float], None] = time.sleep
+    """How a request that waits for a workflow (sync execute) waits; tests move their fake clock instead."""
 
     @classmethod
     def from_env(cls, *, clock: Clock = system_clock) -> Runtime:

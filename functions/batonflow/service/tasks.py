@@ -4,6 +4,14 @@ Applying a result is a single conditional write on the task item (``status IN (S
 a late or duplicate result finds the attempt finished and changes nothing. The caller then wakes the
 decider — always, even for a duplicate, because the first delivery may have died between its write and
 its wake-up; a decide over an unchanged workflow is a cheap no-op.
+
+An IN_PROGRESS result puts a worker task back on its queue (SCHEDULED, polled again after
+``callbackAfterSeconds``); a task no worker polls (WAIT, HUMAN, SUB_WORKFLOW...) stays IN_PROGRESS with
+the new output (REFERENCE §3.3 step 4).
+
+Updates by reference (``POST /api/tasks/{workflowId}/{taskRefName}/{status}``) find the open attempt of
+that reference and apply a result built from it, with the given map **merged** into its current output
+(pitfall 7); the rest is the same path.
 """
 
 from __future__ import annotations
@@ -12,9 +20,11 @@ import logging
 from dataclasses import dataclass
 from enum import Enum
 
+from batonflow.engine.document import base_reference
+from batonflow.engine.operators import operator_for
 from batonflow.errors import BadRequestError, NotFoundError
-from batonflow.model import Task, TaskStatus
-from batonflow.model.wire import ResultMessage, TaskMessage, TimerKind, TimerMessage
+from batonflow.model import Task, TaskStatus, Workflow
+from batonflow.model.wire import DeciderReason, ResultMessage, TaskMessage, TimerKind, TimerMessage
 from batonflow.service.messages import task_message
 from batonflow.service.runtime import Runtime
 
@@ -28,12 +38,16 @@ _WORKER_STATUSES = {
     TaskStatus.CANCELED,
 }
 _MAX_POLL_WAIT_MS = 5000
+SYNC_WAIT_S = 5.0
+"""How long a by-reference ``/sync`` update waits for the decider before answering the workflow as it is."""
+_SYNC_POLL_S = 0.1
 _RECEIVE_BATCH = 10
 
 
 class Applied(Enum):
     FINISHED = "finished"  # the attempt reached a terminal status: wake the decider
     REQUEUED = "requeued"  # IN_PROGRESS result: the task waits for its callback, nothing to decide
+    KEPT_OPEN = "kept_open"  # IN_PROGRESS result for a task no worker polls: new output, nothing to decide
     LEASE_EXTENDED = "lease_extended"
     ALREADY_DONE = "already_done"  # late or duplicate: nothing changed (still wake, see module docstring)
 
@@ -81,8 +95,9 @@ def apply_result(runtime: Runtime, result: ResultMessage, *, allow_timed_out: bo
         update["start_time"] = result.start_time or now
     if task.poll_count == 0:
         update["poll_count"] = 1
+    requeue = status == TaskStatus.IN_PROGRESS and _is_polled(task)
     if status == TaskStatus.IN_PROGRESS:
-        update["status"] = TaskStatus.SCHEDULED
+        update["status"] = TaskStatus.SCHEDULED if requeue else TaskStatus.IN_PROGRESS
     else:
         update["status"] = status
         update["end_time"] = now
@@ -90,10 +105,116 @@ def apply_result(runtime: Runtime, result: ResultMessage, *, allow_timed_out: bo
     if not runtime.executions.update_open_task(changed):
         return ResultOutcome(Applied.ALREADY_DONE, task)
     _store_logs(runtime, changed, result)
-    if status == TaskStatus.IN_PROGRESS:
+    if requeue:
         runtime.queues.send_tasks([(task_message(changed), result.callback_after_seconds)], now=now)
         return ResultOutcome(Applied.REQUEUED, changed)
+    if status == TaskStatus.IN_PROGRESS:
+        return ResultOutcome(Applied.KEPT_OPEN, changed)
     return ResultOutcome(Applied.FINISHED, changed)
+
+
+def _is_polled(task: Task) -> bool:
+    """Whether the task is handed out through a queue (worker and HTTP-like types)."""
+    return operator_for(task.workflow_task.type if task.workflow_task else task.task_type or "").is_worker
+
+
+def wake_decider(runtime: Runtime, outcome: ResultOutcome) -> None:
+    """Tell the decider about an applied result, if it has something to decide."""
+    if outcome.wakes_decider:
+        task = outcome.task
+        runtime.queues.wake_for_tasks(
+            [(task.workflow_instance_id, task.task_id, task.seq)], DeciderReason.TASK
+        )
+
+
+def pending_task(workflow: Workflow, reference: str) -> Task | None:
+    """The open attempt of a reference: an exact match first, else one of its loop iterations
+    (``ref__N``), as Conductor's ``getPendingTaskForWorkflow`` looks them up."""
+    open_tasks = sorted((t for t in workflow.tasks if not t.status.is_terminal), key=lambda t: t.seq)
+    exact = next((t for t in open_tasks if t.reference_task_name == reference), None)
+    if exact is not None:
+        return exact
+    return next((t for t in open_tasks if base_reference(t.reference_task_name or "") == reference), None)
+
+
+def update_by_reference(
+    runtime: Runtime,
+    workflow_id: str,
+    reference: str,
+    status: str,
+    output: dict[str, object],
+    *,
+    worker_id: str | None,
+) -> ResultOutcome | None:
+    """Apply ``status`` to the open attempt of ``reference`` with ``output`` merged into its output, and
+    wake the decider; None (nothing changed) for an unknown workflow or one without an open task of that
+    reference (Conductor answers both with an empty 200)."""
+    parse_status(status, allow_timed_out=False)
+    loaded = runtime.executions.load(workflow_id)
+    if loaded is None:
+        return None
+    return _apply_to_reference(runtime, loaded.workflow, reference, status, output, worker_id)
+
+
+def update_by_reference_sync(
+    runtime: Runtime,
+    workflow_id: str,
+    reference: str,
+    status: str,
+    output: dict[str, object],
+    *,
+    worker_id: str | None,
+) -> Workflow:
+    """As :func:`update_by_reference`, then answer the workflow once the decider has reacted.
+
+    Conductor decides inside the request; here the decide runs in the decider function, so the request
+    waits (at most ``SYNC_WAIT_S``) until the header's version moves past the one read before the update.
+    Raises NotFoundError when there is no open task of that reference.
+    """
+    parse_status(status, allow_timed_out=False)
+    loaded = runtime.executions.load(workflow_id)
+    outcome = None
+    if loaded is not None:
+        outcome = _apply_to_reference(runtime, loaded.workflow, reference, status, output, worker_id)
+    if loaded is None or outcome is None:
+        raise NotFoundError(f"Found no running task {reference} of workflow {workflow_id} to update")
+    if outcome.applied == Applied.FINISHED:
+        _wait_for_decide(runtime, workflow_id, loaded.header.version)
+    after = runtime.executions.load(workflow_id)
+    return (after or loaded).workflow
+
+
+def _wait_for_decide(runtime: Runtime, workflow_id: str, version: int) -> None:
+    for _ in range(int(SYNC_WAIT_S / _SYNC_POLL_S)):
+        header = runtime.executions.load(workflow_id, include_tasks=False)
+        if header is None or header.header.version > version:
+            return
+        runtime.sleep(_SYNC_POLL_S)
+
+
+def _apply_to_reference(
+    runtime: Runtime,
+    workflow: Workflow,
+    reference: str,
+    status: str,
+    output: dict[str, object],
+    worker_id: str | None,
+) -> ResultOutcome | None:
+    task = pending_task(workflow, reference)
+    if task is None:
+        return None
+    result = ResultMessage(
+        workflowInstanceId=task.workflow_instance_id,
+        taskId=task.task_id,
+        status=status,
+        outputData={**task.output_data, **output},
+        reasonForIncompletion=task.reason_for_incompletion,
+        callbackAfterSeconds=task.callback_after_seconds,
+        workerId=worker_id,
+    )
+    outcome = apply_result(runtime, result)
+    wake_decider(runtime, outcome)
+    return outcome
 
 
 def _response_deadline(task: Task, now: int) -> int | None:

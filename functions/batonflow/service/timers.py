@@ -16,13 +16,19 @@ from batonflow.service.runtime import Runtime
 logger = logging.getLogger(__name__)
 
 SWEEP_GRACE_MS = 60_000
-_EARLY_TOLERANCE_MS = 500
 
 
 def fire_timers(runtime: Runtime, timers: Sequence[TimerMessage], *, reason: DeciderReason) -> None:
+    """Act on the timers that are due; send the others back with the time they still have to wait.
+
+    Never early: a decide woken before a deadline finds nothing to do and, the deadline being the
+    workflow's pending wake-up already, would not ask for another one (only the sweeper would notice,
+    a minute later). SQS delays are whole seconds and never deliver before them, so a timer arrives on
+    time or is re-sent for the remaining second.
+    """
     now = runtime.clock()
-    not_due = [t for t in timers if t.due_at - now > _EARLY_TOLERANCE_MS]
-    due = [t for t in timers if t.due_at - now <= _EARLY_TOLERANCE_MS]
+    not_due = [t for t in timers if t.due_at > now]
+    due = [t for t in timers if t.due_at <= now]
     if not_due:
         runtime.queues.send_timers(not_due, now=now)
     wake = [t.workflow_id for t in due if t.kind == TimerKind.WAKE and t.task_id is None]

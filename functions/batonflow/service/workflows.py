@@ -1,10 +1,11 @@
-"""Start, read, terminate and retry workflows (the REST API's use cases)."""
+"""Start, read, terminate, retry, restart workflows and skip their tasks (the REST API's use cases)."""
 
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
-from batonflow.engine import reopen
+from batonflow.engine import reopen, skip
 from batonflow.engine.ids import new_workflow_id
 from batonflow.engine.lifecycle import InvalidTransition, terminate
 from batonflow.engine.plan import Plan
@@ -14,7 +15,7 @@ from batonflow.model import StartWorkflowRequest, Workflow
 from batonflow.model.wire import DeciderReason
 from batonflow.service.executor import apply_operation
 from batonflow.service.runtime import Runtime
-from batonflow.service.starting import create_workflow
+from batonflow.service.starting import create_workflow, snapshot_definition
 from batonflow.store import errors as store_errors
 
 _IDEMPOTENT_NAMESPACE = uuid.UUID("0b6f6d0e-8a43-4f4e-b6d1-0d6c3a3e9f11")
@@ -75,4 +76,39 @@ def retry_workflow(runtime: Runtime, workflow_id: str, *, resume_subworkflow_tas
     if resume_subworkflow_tasks:
         raise BadRequestError("resumeSubworkflowTasks=true is not supported; retry the sub-workflow itself")
     apply_operation(runtime, workflow_id, reopen.retry)
+    runtime.queues.wake_workflows([workflow_id], DeciderReason.API)
+
+
+def restart_workflow(runtime: Runtime, workflow_id: str, *, use_latest_definitions: bool = False) -> None:
+    """Run a finished workflow again from its first task (``engine.reopen``), optionally on the latest
+    version of its definition."""
+    definition = None
+    if use_latest_definitions:
+        name = get_workflow(runtime, workflow_id, include_tasks=False).workflow_name or ""
+        latest = runtime.definitions.get_workflow(name)
+        if latest is None:
+            raise NotFoundError(f"No such workflow definition: {name}")
+        definition = snapshot_definition(runtime, latest)
+    apply_operation(
+        runtime, workflow_id, lambda state, now: reopen.restart(state, now, definition=definition)
+    )
+    runtime.queues.wake_workflows([workflow_id], DeciderReason.API)
+
+
+def skip_task(
+    runtime: Runtime,
+    workflow_id: str,
+    reference: str,
+    *,
+    task_input: dict[str, Any] | None = None,
+    task_output: dict[str, Any] | None = None,
+) -> None:
+    """Let the flow jump over a task it has not reached yet (``engine.skip``)."""
+    apply_operation(
+        runtime,
+        workflow_id,
+        lambda state, now: skip.skip_task(
+            state, now, reference, task_input=task_input, task_output=task_output
+        ),
+    )
     runtime.queues.wake_workflows([workflow_id], DeciderReason.API)

@@ -24,17 +24,20 @@ from botocore.exceptions import ClientError
 
 from batonflow.engine.ids import task_id_for
 from batonflow.engine.plan import Plan
-from batonflow.model import Task, TaskStatus, Workflow
-from batonflow.store.attrs import Item, doc, get_doc, get_s, n, s
+from batonflow.model import Task, TaskStatus, Workflow, WorkflowStatus
+from batonflow.store.attrs import AttributeValue, Item, doc, get_doc, get_n, get_s, n, s
 from batonflow.store.errors import ConflictError
 from batonflow.store.layout import (
     HEADER_SK,
+    NAME_SHARDS,
     TASK_SK_PREFIX,
     WAKE_SHARDS,
     Header,
     header_from_item,
     header_item,
+    header_static,
     joins_doc,
+    name_shard,
     task_from_item,
     task_item,
     task_mutable_values,
@@ -115,7 +118,7 @@ class ExecutionStore:
                 tasks.append(_read_task(item, stamps))
         if header is None:
             return None
-        tasks.sort(key=lambda t: t.seq)
+        tasks = sorted((t for t in tasks if t.seq >= header.first_seq), key=lambda t: t.seq)
         return LoadedWorkflow(header, tasks, stamps=stamps)
 
     def _query_partition(self, pk: str, *, first_page: int | None = None) -> Iterable[tuple[Item, bool]]:
@@ -270,12 +273,16 @@ class ExecutionStore:
 
     def _delete_tasks(self, workflow_id: str, task_ids: Iterable[str]) -> None:
         """Delete task items in batches of 25 (idempotent: deleting a missing item is not an error)."""
-        requests = [
+        self._batch_write(
             {"DeleteRequest": {"Key": {"PK": s(workflow_pk(workflow_id)), "SK": s(task_sk(task_id))}}}
             for task_id in task_ids
-        ]
-        for start in range(0, len(requests), 25):
-            pending: dict[str, Any] = {self._table: requests[start : start + 25]}
+        )
+
+    def _batch_write(self, requests: Iterable[dict[str, Any]]) -> None:
+        """BatchWriteItem, 25 requests a call, until DynamoDB has taken every one (UnprocessedItems again)."""
+        pending_requests = list(requests)
+        for start in range(0, len(pending_requests), 25):
+            pending: dict[str, Any] = {self._table: pending_requests[start : start + 25]}
             while pending:
                 response = self._client.batch_write_item(RequestItems=pending)
                 pending = response.get("UnprocessedItems") or {}
@@ -328,60 +335,14 @@ class ExecutionStore:
             raise
 
     def _commit_header(self, header: Header, plan: Plan, now: int, outbox: list[dict[str, Any]]) -> None:
-        sets = ["#version = :next", "#updateTime = :now", "#outbox = :outbox"]
-        values: Item = {
-            ":expected": n(header.version),
-            ":next": n(header.version + 1),
-            ":now": n(now),
-            ":outbox": doc(outbox),
-        }
-        names = {"#version": "version", "#updateTime": "updateTime", "#outbox": "outbox"}
-        removals: list[str] = []
-        if plan.last_seq > header.last_seq:
-            sets.append("#lastSeq = :lastSeq")
-            names["#lastSeq"] = "lastSeq"
-            values[":lastSeq"] = n(plan.last_seq)
-        if plan.joins is not None:
-            sets.append("#joins = :joins")
-            names["#joins"] = "joins"
-            values[":joins"] = joins_doc(plan.joins)
-        change = plan.workflow
-        if change is not None:
-            fields: dict[str, Any] = {
-                "status": s(change.status.value) if change.status else None,
-                "output": doc(change.output) if change.output is not None else None,
-                "variables": doc(change.variables) if change.variables is not None else None,
-                "reason": s(change.reason_for_incompletion) if change.reason_for_incompletion else None,
-                "endTime": n(change.end_time) if change.end_time is not None else None,
-                "failedRefs": doc(list(change.failed_reference_task_names))
-                if change.failed_reference_task_names is not None
-                else None,
-                "failedNames": doc(list(change.failed_task_names))
-                if change.failed_task_names is not None
-                else None,
-                "lastRetriedTime": n(change.last_retried_time)
-                if change.last_retried_time is not None
-                else None,
-            }
-            for name, value in fields.items():
-                if value is not None:
-                    sets.append(f"#{name} = :{name}")
-                    names[f"#{name}"] = name
-                    values[f":{name}"] = value
-            if change.clear_reason:
-                removals.append("#reason")
-                names["#reason"] = "reason"
-        ended = change is not None and change.status is not None and change.status.is_terminal
-        if plan.wake_at is not None and not ended:
-            sets += ["#wakeAt = :wakeAt", "#wakeShard = :wakeShard"]
-            values[":wakeAt"] = n(plan.wake_at)
-            values[":wakeShard"] = s(wake_shard(header.workflow.workflow_id))
-        else:
-            removals += ["#wakeAt", "#wakeShard"]
-        names.update({"#wakeAt": "wakeAt", "#wakeShard": "wakeShard"})
-        update = "SET " + ", ".join(sets)
-        if removals:
-            update += " REMOVE " + ", ".join(removals)
+        changed, removed = _header_changes(header, plan)
+        changed.update({"version": n(header.version + 1), "updateTime": n(now), "outbox": doc(outbox)})
+        names = {f"#{name}": name for name in (*changed, *removed)}
+        values: Item = {f":{name}": value for name, value in changed.items()}
+        values[":expected"] = n(header.version)
+        update = "SET " + ", ".join(f"#{name} = :{name}" for name in changed)
+        if removed:
+            update += " REMOVE " + ", ".join(f"#{name}" for name in removed)
         try:
             self._client.update_item(
                 TableName=self._table,
@@ -427,11 +388,142 @@ class ExecutionStore:
             }
             for index, entry in enumerate(entries)
         ]
-        for start in range(0, len(requests), 25):
-            pending: dict[str, Any] = {self._table: requests[start : start + 25]}
-            while pending:
-                response = self._client.batch_write_item(RequestItems=pending)
-                pending = response.get("UnprocessedItems") or {}
+        self._batch_write(requests)
 
     def get_logs(self, task_id: str) -> list[dict[str, Any]]:
         return [get_doc(item, "body") for item, _ in self._query_partition(f"LOG#{task_id}")]
+
+    # -- removal --------------------------------------------------------------------------------------
+    def remove(self, workflow_id: str) -> bool:
+        """Delete a workflow's header and every other item of its partition (its task attempts); False if
+        there is no such workflow.
+
+        The header goes last: an interrupted removal leaves a workflow that is still found and can be
+        removed again, so "no such workflow" always means that nothing of it is left. A decide racing the
+        removal may still write a new task attempt after the partition was read; its header commit then
+        fails (the header is gone) and that one item stays behind, unreachable.
+        """
+        pk = workflow_pk(workflow_id)
+        keys: list[Item] = []
+        found = False
+        for item, _ in self._query_partition(pk):
+            if get_s(item, "SK") == HEADER_SK:
+                found = True
+            else:
+                keys.append({"PK": item["PK"], "SK": item["SK"]})
+        if not found:
+            return False
+        self._batch_write({"DeleteRequest": {"Key": key}} for key in keys)
+        self._client.delete_item(TableName=self._table, Key={"PK": s(pk), "SK": s(HEADER_SK)})
+        return True
+
+    # -- lookups by name and correlation id (GSIs: eventually consistent) -----------------------------
+    def workflow_ids_by_name(
+        self, name: str, version: int, *, pending_only: bool, created_between: tuple[int, int] | None = None
+    ) -> list[str]:
+        """Ids of the workflows of ``name`` and ``version``, oldest first: only RUNNING and PAUSED ones with
+        ``pending_only``, only those created in the (inclusive) window with ``created_between``.
+
+        One Query per name shard of ``workflows-by-name``; the key condition reads only pending headers
+        when asked to (PAUSED and RUNNING are the only statuses that sort between those two names).
+        """
+        names = {"#shard": "nameShard", "#version": "workflowVersion"}
+        values: Item = {":version": n(version)}
+        key_condition = "#shard = :shard"
+        if pending_only:
+            key_condition += " AND #status BETWEEN :paused AND :running"
+            names["#status"] = "status"
+            values[":paused"] = s(WorkflowStatus.PAUSED.value)
+            values[":running"] = s(WorkflowStatus.RUNNING.value)
+        row_filter = "#version = :version"
+        if created_between is not None:
+            row_filter += " AND #created BETWEEN :from AND :to"
+            names["#created"] = "createTime"
+            values[":from"], values[":to"] = n(created_between[0]), n(created_between[1])
+        found: list[tuple[int, str]] = []
+        for shard in range(NAME_SHARDS):
+            kwargs: dict[str, Any] = {
+                "TableName": self._table,
+                "IndexName": "workflows-by-name",
+                "KeyConditionExpression": key_condition,
+                "FilterExpression": row_filter,
+                "ExpressionAttributeNames": names,
+                "ExpressionAttributeValues": {**values, ":shard": s(name_shard(name, shard))},
+            }
+            while True:
+                response = self._client.query(**kwargs)
+                found.extend(
+                    (get_n(item, "createTime"), (get_s(item, "PK") or "").removeprefix("WF#"))
+                    for item in response.get("Items", [])
+                )
+                if not response.get("LastEvaluatedKey"):
+                    break
+                kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        return [workflow_id for _, workflow_id in sorted(found)]
+
+    def workflow_ids_by_correlation(self, name: str, correlation_id: str, *, running_only: bool) -> list[str]:
+        """Ids of the workflows of ``name`` started with ``correlation_id`` (only RUNNING ones if asked)."""
+        if not correlation_id:
+            return []  # never indexed: index keys cannot be empty
+        kwargs: dict[str, Any] = {
+            "TableName": self._table,
+            "IndexName": "workflows-by-correlation",
+            "KeyConditionExpression": "correlationKey = :correlation AND #name = :name",
+            "ExpressionAttributeNames": {"#name": "name"},
+            "ExpressionAttributeValues": {":correlation": s(correlation_id), ":name": s(name)},
+        }
+        if running_only:
+            kwargs["FilterExpression"] = "#status = :running"
+            kwargs["ExpressionAttributeNames"]["#status"] = "status"
+            kwargs["ExpressionAttributeValues"][":running"] = s(WorkflowStatus.RUNNING.value)
+        found: list[str] = []
+        while True:
+            response = self._client.query(**kwargs)
+            found.extend((get_s(item, "PK") or "").removeprefix("WF#") for item in response.get("Items", []))
+            if not response.get("LastEvaluatedKey"):
+                return found
+            kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+
+def _header_changes(header: Header, plan: Plan) -> tuple[dict[str, AttributeValue], list[str]]:
+    """The header attributes a plan sets, and those it removes (besides version, updateTime, outbox)."""
+    changed: dict[str, AttributeValue | None] = {}
+    removed: list[str] = []
+    if plan.last_seq > header.last_seq:
+        changed["lastSeq"] = n(plan.last_seq)
+    if plan.joins is not None:
+        changed["joins"] = joins_doc(plan.joins)
+    if plan.new_run is not None:
+        run = plan.new_run
+        definition = run.definition or header.workflow.workflow_definition
+        changed.update(
+            generation=n(run.generation),
+            firstSeq=n(run.first_seq),
+            createTime=n(run.create_time),
+            workflowVersion=n(run.definition.version) if run.definition else None,
+            static=header_static(header.workflow.model_copy(update={"workflow_definition": definition})),
+        )
+    change = plan.workflow
+    if change is not None:
+        changed.update(
+            status=s(change.status.value) if change.status else None,
+            output=doc(change.output) if change.output is not None else None,
+            variables=doc(change.variables) if change.variables is not None else None,
+            reason=s(change.reason_for_incompletion) if change.reason_for_incompletion else None,
+            endTime=n(change.end_time) if change.end_time is not None else None,
+            failedRefs=_optional_list(change.failed_reference_task_names),
+            failedNames=_optional_list(change.failed_task_names),
+            lastRetriedTime=n(change.last_retried_time) if change.last_retried_time is not None else None,
+        )
+        if change.clear_reason:
+            removed.append("reason")
+    ended = change is not None and change.status is not None and change.status.is_terminal
+    if plan.wake_at is not None and not ended:
+        changed.update(wakeAt=n(plan.wake_at), wakeShard=s(wake_shard(header.workflow.workflow_id)))
+    else:
+        removed += ["wakeAt", "wakeShard"]
+    return {name: value for name, value in changed.items() if value is not None}, removed
+
+
+def _optional_list(values: tuple[str, ...] | None) -> AttributeValue | None:
+    return doc(list(values)) if values is not None else None

@@ -13,7 +13,11 @@ One Query on ``WF#<id>`` loads a whole execution. Task and header items split th
 ``static`` JSON document written once (definition snapshot, input...) and top-level attributes that
 change (status, output, times) so updates are small ``SET`` expressions with conditions on ``status`` or
 ``version``. Sparse GSIs: ``tasks-by-id`` (``taskId``, task items only) and ``wake-index``
-(``wakeShard``/``wakeAt``, items with a pending deadline) for the sweeper.
+(``wakeShard``/``wakeAt``, items with a pending deadline) for the sweeper; on headers only,
+``workflows-by-name`` (``nameShard``/``status``: a workflow name spread over ``NAME_SHARDS`` keys so one
+busy name does not make a hot index partition) and ``workflows-by-correlation`` (``correlationKey``, a
+non-empty correlation id, and ``name``). Both keep their index keys on attributes that change only with the
+status, so the many header writes of a decide do not write to the indexes.
 """
 
 from __future__ import annotations
@@ -42,6 +46,7 @@ HEADER_SK = "#HEADER"
 TASK_SK_PREFIX = "T#"
 DEFS_PK = "DEFS"
 WAKE_SHARDS = 8
+NAME_SHARDS = 8
 
 TASK_MUTABLE_FIELDS = frozenset(
     {
@@ -81,6 +86,14 @@ def task_sk(task_id: str) -> str:
 
 def wake_shard(workflow_id: str) -> str:
     return f"W{zlib.crc32(workflow_id.encode()) % WAKE_SHARDS}"
+
+
+def name_shard(name: str, shard: int) -> str:
+    return f"{name}#{shard}"
+
+
+def name_shard_of(name: str, workflow_id: str) -> str:
+    return name_shard(name, zlib.crc32(workflow_id.encode()) % NAME_SHARDS)
 
 
 # -- tasks ---------------------------------------------------------------------------------------------
@@ -169,11 +182,12 @@ class Header:
     wake_at: int | None = None
     outbox: list[dict[str, Any]] = field(default_factory=list)
     last_seq: int = 0
+    first_seq: int = 0
+    """Where the current run's task ``seq`` begins (after a restart, earlier attempts are not part of it)."""
     joins: dict[str, JoinCount] = field(default_factory=dict)
 
 
 def header_item(workflow: Workflow, *, generation: int = 0, wake_at: int | None = None) -> Item:
-    static = workflow.model_dump(mode="json", by_alias=True, exclude_none=True, include=set(_HEADER_STATIC))
     item: Item = {
         "PK": s(workflow_pk(workflow.workflow_id)),
         "SK": s(HEADER_SK),
@@ -182,15 +196,25 @@ def header_item(workflow: Workflow, *, generation: int = 0, wake_at: int | None 
         "name": s(workflow.workflow_name or ""),
         "workflowVersion": n(workflow.workflow_version or 0),
         "createTime": n(workflow.create_time),
-        "static": doc(static),
+        "static": header_static(workflow),
     }
     item.update(header_mutable_values(workflow))
     if workflow.correlation_id is not None:
         item["correlationId"] = s(workflow.correlation_id)
+    if workflow.workflow_name:
+        item["nameShard"] = s(name_shard_of(workflow.workflow_name, workflow.workflow_id or ""))
+        if workflow.correlation_id:  # index keys must not be empty strings
+            item["correlationKey"] = s(workflow.correlation_id)
     if wake_at is not None:
         item["wakeAt"] = n(wake_at)
         item["wakeShard"] = s(wake_shard(workflow.workflow_id))
     return item
+
+
+def header_static(workflow: Workflow) -> AttributeValue:
+    """The header fields written once per run (definition snapshot, input, ...), as one JSON document."""
+    static = workflow.model_dump(mode="json", by_alias=True, exclude_none=True, include=set(_HEADER_STATIC))
+    return doc(static)
 
 
 def header_mutable_values(workflow: Workflow) -> Item:
@@ -236,6 +260,7 @@ def header_from_item(item: Item) -> Header:
         wake_at=None if wake_at < 0 else wake_at,
         outbox=get_doc(item, "outbox", []),
         last_seq=get_n(item, "lastSeq"),
+        first_seq=get_n(item, "firstSeq"),
         joins={join_id: JoinCount(**value) for join_id, value in get_doc(item, "joins", {}).items()},
     )
 

@@ -5,8 +5,9 @@ queue or a bucket setting to ``template.yaml`` needs no change here. Properties 
 (point-in-time recovery, contributor insights, lifecycle rules, ...) are skipped: they change cost and
 durability, not behaviour the local stack could show.
 
-Every provisioner is idempotent: an existing table or bucket is reused as is; an existing queue gets its
-attributes set again, so a changed visibility timeout in the template reaches a long-lived local endpoint.
+Every provisioner is idempotent: an existing table is reused and gets the GSIs the template gained since it
+was created, an existing bucket is reused as is; an existing queue gets its attributes set again, so a
+changed visibility timeout in the template reaches a long-lived local endpoint.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import functools
 import json
 import re
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -23,6 +25,7 @@ import botocore.loaders
 import botocore.session
 from botocore.exceptions import ClientError
 
+from batonflow.infra.errors import ProvisionError
 from batonflow.infra.intrinsics import Physical, StackContext
 from batonflow.infra.template import env_string
 
@@ -96,7 +99,8 @@ Provisioner = Callable[[AwsClients, str, Mapping[str, Any], StackContext], Physi
 def provision_table(
     clients: AwsClients, logical_id: str, props: Mapping[str, Any], ctx: StackContext
 ) -> Physical:
-    """``AWS::DynamoDB::Table``: CreateTable (reused when it exists), then UpdateTimeToLive."""
+    """``AWS::DynamoDB::Table``: CreateTable (reused when it exists, with missing GSIs added), then
+    UpdateTimeToLive."""
     dynamodb = clients.dynamodb
     name = props.get("TableName") or f"{ctx.stack_name}-{logical_id}"
     try:
@@ -106,6 +110,8 @@ def provision_table(
         dynamodb.get_waiter("table_exists").wait(
             TableName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 120}
         )
+    else:
+        _add_missing_indexes(dynamodb, name, table, props)
     ttl = props.get("TimeToLiveSpecification")
     if ttl and ttl.get("Enabled"):
         current = dynamodb.describe_time_to_live(TableName=name)["TimeToLiveDescription"]
@@ -118,6 +124,34 @@ def provision_table(
     if "LatestStreamArn" in table:
         attributes["StreamArn"] = table["LatestStreamArn"]
     return Physical(ref=name, attributes=attributes)
+
+
+def _add_missing_indexes(
+    dynamodb: Any, name: str, table: Mapping[str, Any], props: Mapping[str, Any]
+) -> None:
+    """Create the GSIs the template declares and the table lacks, as a deploy of the changed template would:
+    one per UpdateTable call (DynamoDB's rule), each waited for until ACTIVE."""
+    existing = {index["IndexName"] for index in table.get("GlobalSecondaryIndexes", [])}
+    definitions = {d["AttributeName"]: d for d in props.get("AttributeDefinitions", [])}
+    for index in props.get("GlobalSecondaryIndexes", []):
+        if index["IndexName"] in existing:
+            continue
+        keys = [definitions[key["AttributeName"]] for key in index["KeySchema"]]
+        dynamodb.update_table(
+            TableName=name,
+            AttributeDefinitions=keys,
+            GlobalSecondaryIndexUpdates=[{"Create": {k: index[k] for k in _INDEX_PROPERTIES if k in index}}],
+        )
+        _wait_for_index(dynamodb, name, index["IndexName"])
+
+
+def _wait_for_index(dynamodb: Any, name: str, index_name: str, *, attempts: int = 300) -> None:
+    for _ in range(attempts):
+        indexes = dynamodb.describe_table(TableName=name)["Table"].get("GlobalSecondaryIndexes", [])
+        if any(i["IndexName"] == index_name and i.get("IndexStatus") == "ACTIVE" for i in indexes):
+            return
+        time.sleep(1)
+    raise ProvisionError(f"index {index_name} of table {name} did not become ACTIVE")
 
 
 def provision_queue(

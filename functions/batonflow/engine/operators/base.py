@@ -9,7 +9,9 @@ the registry (``batonflow.engine.operators.operator_for``) and calls:
 * :meth:`Operator.retry` when a failed attempt is retried: create the next attempt;
 * :meth:`Operator.successors` when an attempt has finished: what the flow runs next;
 * :meth:`Operator.after_branch` when a list nested in this type (a SWITCH case, a fork branch, a loop body)
-  has run to its end.
+  has run to its end;
+* :meth:`Operator.deadline` for an open task that is no worker task: when a decide must run again for it
+  (a WAIT's end), so the plan's ``wake_at`` covers it.
 
 Flags tell the decider how the type behaves: ``is_worker`` (dispatched to a queue; subject to the worker
 timeouts), ``retriable`` (operators like FORK/JOIN are never retried), ``waits_on_others`` (JOIN-like
@@ -54,6 +56,11 @@ class Operator:
 
     def after_branch(self, decision: Decision, container: WorkflowTask, iteration: int) -> Next:
         return []
+
+    def deadline(self, task: Task) -> int | None:
+        """For an open task of a non-worker type: when :meth:`execute` has something to do by itself (epoch
+        ms); None if only other tasks or an update can move it. Worker deadlines are ``timeouts``' job."""
+        return None
 
     def stuck_reason(self, decision: Decision, task: Task) -> str | None:
         """For a waiting task, when nothing else can run: why it can never finish (None: it can)."""

@@ -6,6 +6,8 @@ queued under that type string instead.
 
 from __future__ import annotations
 
+from typing import Any
+
 from batonflow.engine.context import Decision, reference_for
 from batonflow.engine.inputs import resolve_task_input
 from batonflow.engine.operators.base import Operator, new_task
@@ -28,7 +30,7 @@ class WorkerOperator(Operator):
             workflow_task,
             task_type=self.queue_type(workflow_task),
             status=TaskStatus.SCHEDULED,
-            input_data=resolve_task_input(decision, workflow_task, task_def, task_id),
+            input_data=self.input_for(decision, workflow_task, task_id),
             iteration=iteration,
             response_timeout_seconds=self._response_timeout(workflow_task),
             start_delay_in_seconds=delay,
@@ -38,6 +40,10 @@ class WorkerOperator(Operator):
         )
         decision.add_task(task, dispatch_delay_seconds=delay)
         return [task]
+
+    def input_for(self, decision: Decision, workflow_task: WorkflowTask, task_id: str) -> dict[str, Any]:
+        """The first attempt's ``inputData`` (system types dispatched like workers add their own keys)."""
+        return resolve_task_input(decision, workflow_task, workflow_task.task_definition, task_id)
 
     def retry(self, decision: Decision, failed: Task, delay_seconds: int) -> Task | None:
         workflow_task = failed.workflow_task
