@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
+from threading import Barrier
 
 import pytest
 
 from batonflow.engine.decider import decide
 from batonflow.engine.plan import Plan
 from batonflow.engine.state import WorkflowState
+from batonflow.model import StartWorkflowRequest
 from batonflow.model.wire import TimerKind, TimerMessage
 from batonflow.service.executor import run_decide
+from batonflow.service.workflows import start_workflow
 from batonflow.store.errors import ConflictError
 from tests.support.stack import Harness
 
@@ -220,3 +224,24 @@ def test_a_task_written_by_a_decide_that_lost_its_commit_is_sent_by_the_next_dec
     run_decide(harness.runtime, workflow_id)
     [sent] = harness.api("GET", "/api/tasks/poll/batch/second?count=1&timeout=0").json()
     assert sent["taskId"] == racing.new_tasks[0].task_id
+
+
+def test_concurrent_starts_with_one_idempotency_key_race_to_one_workflow(harness: Harness):
+    harness.api("POST", "/api/metadata/workflow", ONE_TASK)
+    request = StartWorkflowRequest(
+        name="one", input={}, idempotency_key="order-7", idempotency_strategy="RETURN_EXISTING"
+    )
+    gate = Barrier(8)
+
+    def start(_: int) -> str:
+        gate.wait()
+        return start_workflow(harness.runtime, request)
+
+    with ThreadPoolExecutor(8) as pool:
+        ids = set(pool.map(start, range(8)))
+    assert len(ids) == 1
+    harness.pump()
+    [workflow_id] = ids
+    execution = harness.api("GET", f"/api/workflow/{workflow_id}").json()
+    assert execution["status"] == "RUNNING" and len(execution["tasks"]) == 1
+    assert harness.api("GET", "/api/workflow/running/one").json() == [workflow_id]
