@@ -71,3 +71,46 @@ def test_a_completed_workflow_restarts_from_its_first_task_with_new_task_ids(api
     assert second["output"] == {"run": 2} and second["input"] == {"x": 1}
     assert len(seen) == 2 and seen[0] != seen[1]
     assert [t["taskId"] for t in second["tasks"]] == [seen[1]]
+
+
+def test_a_failed_workflow_is_rerun_from_its_failed_task_with_a_new_input(api: str):
+    prefix = unique("rerun")
+    register(
+        api,
+        {
+            "name": prefix,
+            "tasks": [
+                task("first", name=f"{prefix}_a"),
+                task("second", name=f"{prefix}_b", inputParameters={"m": "${first.output.m}"}),
+            ],
+        },
+        task_defs=[{"name": f"{prefix}_a", "retryCount": 0}, {"name": f"{prefix}_b", "retryCount": 0}],
+    )
+    calls: list[dict] = []
+
+    def second(polled: dict) -> dict:
+        calls.append(polled)
+        if len(calls) == 1:
+            raise RuntimeError("the first run fails")
+        return {"got": polled["inputData"]["m"]}
+
+    with RestWorkers(api, {f"{prefix}_a": lambda polled: {"m": 2}, f"{prefix}_b": second}):
+        failed = run(api, prefix, {})
+        assert failed["status"] == "FAILED"
+        workflow_id = failed["workflowId"]
+        first, failed_second = failed["tasks"]
+        unknown = requests.post(
+            f"{api}/workflow/{workflow_id}/rerun", json={"reRunFromTaskId": "nope"}, timeout=HTTP_TIMEOUT_S
+        )
+        assert (unknown.status_code, unknown.json()["message"]) == (400, "Task nope not found")
+        body = {"reRunFromTaskId": failed_second["taskId"], "taskInput": {"m": 9}}
+        response = requests.post(f"{api}/workflow/{workflow_id}/rerun", json=body, timeout=HTTP_TIMEOUT_S)
+        assert (response.status_code, response.text) == (200, workflow_id)
+        done = wait_for_terminal(api, workflow_id)
+
+    assert done["status"] == "COMPLETED", done.get("reasonForIncompletion")
+    assert done["output"] == {"got": 9}
+    assert [c["inputData"] for c in calls] == [{"m": 2}, {"m": 9}]
+    kept, again = done["tasks"]
+    assert kept["taskId"] == first["taskId"] and kept["status"] == "COMPLETED"
+    assert again["taskId"] == calls[1]["taskId"] != failed_second["taskId"]

@@ -1,4 +1,5 @@
-"""Pause, resume and remove: ``/api/workflow/{id}/...`` and ``/api/workflow/bulk/...`` (REFERENCE §5.2, §5.4).
+"""Pause, resume and remove: ``/api/workflow/{id}/...``; those and retry, restart, terminate in bulk:
+``/api/workflow/bulk/...`` (REFERENCE §5.2, §5.4).
 
 The bulk routes are literal paths, which the resolver matches before ``/api/workflow/<id>/...``.
 ``archiveWorkflow`` on remove is accepted and has no effect: Baton keeps no separate archive or index,
@@ -10,7 +11,7 @@ from __future__ import annotations
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import BaseRouter, Router
 
-from batonflow.api.params import json_body, path_value, query
+from batonflow.api.params import json_body, path_value, query, query_bool
 from batonflow.api.responses import empty_response, json_response
 from batonflow.errors import BadRequestError, ValidationFailedError
 from batonflow.service import lifecycle
@@ -34,6 +35,18 @@ def workflow_lifecycle_router(runtime: Runtime) -> Router:
     def bulk_terminate() -> Response:
         workflow_ids = _workflow_ids(router, "terminate")
         return json_response(lifecycle.terminate_workflows(runtime, workflow_ids, query(router, "reason")))
+
+    @router.post("/api/workflow/bulk/retry")
+    def bulk_retry() -> Response:
+        return json_response(lifecycle.retry_workflows(runtime, _workflow_ids(router, "retry")))
+
+    @router.post("/api/workflow/bulk/restart")
+    def bulk_restart() -> Response:
+        workflow_ids = _workflow_ids(router, "restart")
+        latest = query_bool(router, "useLatestDefinitions", False)
+        return json_response(
+            lifecycle.restart_workflows(runtime, workflow_ids, use_latest_definitions=latest)
+        )
 
     @router.put("/api/workflow/<workflow_id>/pause")
     def pause(workflow_id: str) -> Response:

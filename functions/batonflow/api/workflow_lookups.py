@@ -1,8 +1,9 @@
 """``GET /api/workflow/running/{name}``, ``GET /api/workflow/{name}/correlated/{correlationId}`` and its
-batch form ``POST /api/workflow/{name}/correlated`` (REFERENCE §5.2).
+batch form ``POST /api/workflow/{name}/correlated``, ``GET /api/workflow/search`` and ``search-v2``
+(REFERENCE §5.2).
 
-Included before the router of ``/api/workflow/{workflowId}/...``: a literal ``running`` segment wins over
-a workflow id, as in Conductor.
+Included before the router of ``/api/workflow/{workflowId}/...``: literal ``running`` and ``search``
+segments win over a workflow id, as in Conductor.
 """
 
 from __future__ import annotations
@@ -10,10 +11,11 @@ from __future__ import annotations
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
-from batonflow.api.params import json_body, path_value, query_bool, query_int
+from batonflow.api.params import json_body, path_value, query, query_bool, query_int
 from batonflow.api.responses import json_response
 from batonflow.errors import BadRequestError
-from batonflow.service import workflow_lookups
+from batonflow.model import SearchResult, Workflow, WorkflowSummary
+from batonflow.service import workflow_lookups, workflow_search
 from batonflow.service.runtime import Runtime
 
 DEFAULT_VERSION = 1
@@ -66,5 +68,27 @@ def workflow_lookups_router(runtime: Runtime) -> Router:
             for correlation_id in dict.fromkeys(body)
         }
         return json_response(by_correlation)
+
+    def search_page() -> workflow_search.SearchPage:
+        """The search the query string asks for (``queryId`` and the other Orkes parameters are ignored)."""
+        return workflow_search.search(
+            runtime,
+            workflow_search.parse_query(query(router, "query")),
+            free_text=query(router, "freeText"),
+            sort=workflow_search.parse_sort(query(router, "sort")),
+            start=query_int(router, "start", 0) or 0,
+            size=query_int(router, "size", workflow_search.DEFAULT_SIZE) or 0,
+        )
+
+    @router.get("/api/workflow/search")
+    def search() -> Response:
+        page = search_page()
+        summaries = [WorkflowSummary.from_workflow(w) for w in page.workflows]
+        return json_response(SearchResult[WorkflowSummary](total_hits=page.total_hits, results=summaries))
+
+    @router.get("/api/workflow/search-v2")
+    def search_v2() -> Response:
+        page = search_page()
+        return json_response(SearchResult[Workflow](total_hits=page.total_hits, results=page.workflows))
 
     return router

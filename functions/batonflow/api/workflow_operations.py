@@ -11,9 +11,9 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
 from batonflow.api.params import json_body, path_value, query, query_bool, query_int
-from batonflow.api.responses import empty_response, json_response
+from batonflow.api.responses import empty_response, json_response, text_response
 from batonflow.errors import BadRequestError
-from batonflow.model import StartWorkflowRequest
+from batonflow.model import RerunWorkflowRequest, StartWorkflowRequest
 from batonflow.service import executing, workflows
 from batonflow.service.metadata import parse
 from batonflow.service.runtime import Runtime
@@ -33,6 +33,11 @@ def workflow_operations_router(runtime: Runtime) -> Router:
         latest = query_bool(router, "useLatestDefinitions", False)
         workflows.restart_workflow(runtime, path_value(workflow_id), use_latest_definitions=latest)
         return empty_response(204)
+
+    @router.post("/api/workflow/<workflow_id>/rerun")
+    def rerun(workflow_id: str) -> Response:
+        request = parse(RerunWorkflowRequest, json_body(router), "rerunWorkflowRequest")
+        return text_response(workflows.rerun_workflow(runtime, path_value(workflow_id), request))
 
     @router.post("/api/workflow/execute/<name>/<version>")
     def execute(name: str, version: str) -> Response:

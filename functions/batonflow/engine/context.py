@@ -78,6 +78,9 @@ class Decision:
         self.joins: dict[str, JoinCount] = dict(state.joins)
         self.counted: set[str] = set(state.counted)
         self._newly_counted: list[str] = []
+        self.input_overrides: dict[str, dict[str, Any]] = {}
+        """Task id -> the ``inputData`` that attempt gets instead of its resolved input (a rerun's
+        ``taskInput``)."""
 
     # -- reading -------------------------------------------------------------------------------------
     def tasks(self) -> list[Task]:

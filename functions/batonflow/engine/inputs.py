@@ -15,8 +15,12 @@ def resolve_task_input(
     """Resolve a task's input, honouring its TaskDef ``inputTemplate``.
 
     Template keys missing from ``inputParameters`` are added before resolution; afterwards any key whose
-    value resolved to null takes the template's raw value (Conductor's order, quirks included).
+    value resolved to null takes the template's raw value (Conductor's order, quirks included). An attempt
+    given an input of its own (``Decision.input_overrides``) takes that as it is, unresolved.
     """
+    override = decision.input_overrides.get(task_id)
+    if override is not None:
+        return dict(override)
     template = task_def.input_template if task_def else {}
     parameters: dict[str, Any] = dict(workflow_task.input_parameters)
     for key, value in template.items():

@@ -76,7 +76,7 @@ class FailureWorkflowStart:
 
 @dataclass(frozen=True)
 class NewRun:
-    """A restart: the execution begins again under a new generation (new task ids); the attempts of the
+    """A restart or rerun: the execution goes on under a new generation (new task ids); the attempts of an
     earlier run (``seq`` below ``first_seq``) no longer belong to it and are deleted after the commit."""
 
     generation: int
@@ -84,6 +84,10 @@ class NewRun:
     create_time: int
     definition: WorkflowDef | None = None
     """The definition snapshot to run from now on (``useLatestDefinitions``); None keeps the current one."""
+    input: dict[str, Any] | None = None
+    """The workflow input from now on (a rerun's ``workflowInput``); None keeps it."""
+    correlation_id: str | None = None
+    """The correlation id from now on (a rerun's ``correlationId``); None keeps it."""
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,5 @@
-"""Pause, resume and remove workflows, one at a time or in bulk (REFERENCE §3.10, §5.2, §5.4).
+"""Pause, resume and remove workflows, one at a time or in bulk; retry and restart in bulk (REFERENCE §3.10,
+§5.2, §5.4).
 
 Pause and resume are plans from ``engine.lifecycle`` committed by ``apply_operation`` (version-checked,
 retried on a lost race), with Conductor's answers for refused states: pausing a finished workflow is a 409,
@@ -22,7 +23,7 @@ from batonflow.model import BulkResponse
 from batonflow.model.wire import DeciderReason
 from batonflow.service.executor import Operation, apply_operation
 from batonflow.service.runtime import Runtime
-from batonflow.service.workflows import terminate_workflow
+from batonflow.service.workflows import restart_workflow, retry_workflow, terminate_workflow
 
 
 def _refused_as(error: type[BatonError], operation: Operation) -> Operation:
@@ -74,6 +75,22 @@ def resume_workflows(runtime: Runtime, workflow_ids: Iterable[str]) -> BulkRespo
 
 def terminate_workflows(runtime: Runtime, workflow_ids: Iterable[str], reason: str | None) -> BulkResponse:
     return _each(workflow_ids, lambda workflow_id: terminate_workflow(runtime, workflow_id, reason))
+
+
+def retry_workflows(runtime: Runtime, workflow_ids: Iterable[str]) -> BulkResponse:
+    """Retry each workflow (``resumeSubworkflowTasks`` is always false in bulk, as in Conductor)."""
+    return _each(workflow_ids, lambda workflow_id: retry_workflow(runtime, workflow_id))
+
+
+def restart_workflows(
+    runtime: Runtime, workflow_ids: Iterable[str], *, use_latest_definitions: bool
+) -> BulkResponse:
+    return _each(
+        workflow_ids,
+        lambda workflow_id: restart_workflow(
+            runtime, workflow_id, use_latest_definitions=use_latest_definitions
+        ),
+    )
 
 
 def _each(workflow_ids: Iterable[str], action: Callable[[str], object]) -> BulkResponse:

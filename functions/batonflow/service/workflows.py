@@ -1,4 +1,4 @@
-"""Start, read, terminate, retry, restart workflows and skip their tasks (the REST API's use cases)."""
+"""Start, read, terminate, retry, restart, rerun workflows and skip their tasks (the REST API's use cases)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from batonflow.engine.lifecycle import InvalidTransition, terminate
 from batonflow.engine.plan import Plan
 from batonflow.engine.state import WorkflowState
 from batonflow.errors import BadRequestError, ConflictError, NotFoundError
-from batonflow.model import StartWorkflowRequest, Workflow
+from batonflow.model import RerunWorkflowRequest, StartWorkflowRequest, Workflow
 from batonflow.model.wire import DeciderReason
 from batonflow.service.executor import apply_operation
 from batonflow.service.runtime import Runtime
@@ -93,6 +93,14 @@ def restart_workflow(runtime: Runtime, workflow_id: str, *, use_latest_definitio
         runtime, workflow_id, lambda state, now: reopen.restart(state, now, definition=definition)
     )
     runtime.queues.wake_workflows([workflow_id], DeciderReason.API)
+
+
+def rerun_workflow(runtime: Runtime, workflow_id: str, request: RerunWorkflowRequest) -> str:
+    """Run a finished workflow again from its first task or from a given task (``engine.reopen``);
+    returns the workflow id (``reRunFromWorkflowId`` is ignored: the path names the workflow)."""
+    apply_operation(runtime, workflow_id, lambda state, now: reopen.rerun(state, now, request))
+    runtime.queues.wake_workflows([workflow_id], DeciderReason.API)
+    return workflow_id
 
 
 def skip_task(

@@ -23,13 +23,14 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from batonflow.engine.ids import task_id_for
-from batonflow.engine.plan import Plan
+from batonflow.engine.plan import NewRun, Plan
 from batonflow.model import Task, TaskStatus, Workflow, WorkflowStatus
 from batonflow.store.attrs import AttributeValue, Item, doc, get_doc, get_n, get_s, n, s
 from batonflow.store.errors import ConflictError
 from batonflow.store.layout import (
     HEADER_SK,
     NAME_SHARDS,
+    STATUS_SHARDS,
     TASK_SK_PREFIX,
     WAKE_SHARDS,
     Header,
@@ -38,6 +39,8 @@ from batonflow.store.layout import (
     header_static,
     joins_doc,
     name_shard,
+    status_shard,
+    status_shard_of,
     task_from_item,
     task_item,
     task_mutable_values,
@@ -484,6 +487,117 @@ class ExecutionStore:
                 return found
             kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
+    # -- search (GSIs: eventually consistent) ----------------------------------------------------------
+    def search_by_name(
+        self, name: str, status: str | None, created: tuple[int | None, int | None]
+    ) -> list[tuple[int, str]]:
+        """``(createTime, id)`` of the workflows of ``name`` (any version), of ``status`` when given and
+        created in the inclusive ``created`` window (open ends as None): one Query per name shard of
+        ``workflows-by-name``, status in the key condition, the window as a filter."""
+        names = {"#shard": "nameShard"}
+        values: Item = {}
+        key_condition = "#shard = :shard"
+        if status is not None:
+            key_condition += " AND #status = :status"
+            names["#status"] = "status"
+            values[":status"] = s(status)
+        row_filter = _created_filter(created, names, values)
+        entries: list[tuple[int, str]] = []
+        for shard in range(NAME_SHARDS):
+            query: dict[str, Any] = {
+                "IndexName": "workflows-by-name",
+                "KeyConditionExpression": key_condition,
+                "ExpressionAttributeNames": names,
+                "ExpressionAttributeValues": {**values, ":shard": s(name_shard(name, shard))},
+            }
+            if row_filter:
+                query["FilterExpression"] = row_filter
+            entries.extend(self._index_entries(query))
+        return entries
+
+    def search_by_status(self, status: str, created: tuple[int | None, int | None]) -> list[tuple[int, str]]:
+        """``(createTime, id)`` of the workflows in ``status`` created in the inclusive ``created`` window:
+        one Query per status shard of ``workflows-by-status``, the window in the key condition."""
+        names = {"#shard": "statusShard"}
+        values: Item = {}
+        key_condition = "#shard = :shard"
+        window = _created_filter(created, names, values)
+        if window:
+            key_condition += f" AND {window}"
+        entries: list[tuple[int, str]] = []
+        for shard in range(STATUS_SHARDS):
+            values[":shard"] = s(status_shard(status, shard))
+            entries.extend(
+                self._index_entries(
+                    {
+                        "IndexName": "workflows-by-status",
+                        "KeyConditionExpression": key_condition,
+                        "ExpressionAttributeNames": names,
+                        "ExpressionAttributeValues": dict(values),
+                    }
+                )
+            )
+        return entries
+
+    def workflow_ids_with_correlation(self, correlation_id: str) -> list[str]:
+        """Ids of the workflows of any name started with ``correlation_id``."""
+        if not correlation_id:
+            return []  # never indexed: index keys cannot be empty
+        query = {
+            "IndexName": "workflows-by-correlation",
+            "KeyConditionExpression": "correlationKey = :correlation",
+            "ExpressionAttributeValues": {":correlation": s(correlation_id)},
+        }
+        return [workflow_id for _, workflow_id in self._index_entries(query)]
+
+    def _index_entries(self, query: dict[str, Any]) -> Iterable[tuple[int, str]]:
+        """Every ``(createTime, id)`` a GSI Query matches (0 when ``createTime`` is not projected)."""
+        kwargs = {"TableName": self._table, **query}
+        while True:
+            response = self._client.query(**kwargs)
+            for item in response.get("Items", []):
+                yield get_n(item, "createTime"), (get_s(item, "PK") or "").removeprefix("WF#")
+            if not response.get("LastEvaluatedKey"):
+                return
+            kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+    def load_headers(self, workflow_ids: Iterable[str]) -> dict[str, Workflow]:
+        """The workflows (without tasks) of the given ids, by id (BatchGetItem, consistent); missing ids
+        are left out."""
+        keys = [
+            {"PK": s(workflow_pk(workflow_id)), "SK": s(HEADER_SK)}
+            for workflow_id in dict.fromkeys(workflow_ids)
+        ]
+        found: dict[str, Workflow] = {}
+        for start in range(0, len(keys), _BATCH_GET):
+            pending: dict[str, Any] = {
+                self._table: {"Keys": keys[start : start + _BATCH_GET], "ConsistentRead": True}
+            }
+            while pending:
+                response = self._client.batch_get_item(RequestItems=pending)
+                for item in response["Responses"].get(self._table, []):
+                    workflow = header_from_item(item).workflow
+                    found[workflow.workflow_id or ""] = workflow
+                pending = response.get("UnprocessedKeys") or {}
+        return found
+
+
+def _created_filter(created: tuple[int | None, int | None], names: dict[str, str], values: Item) -> str:
+    """A condition on ``createTime`` for an inclusive window with open ends (empty when fully open); adds
+    the names and values it uses."""
+    low, high = created
+    if low is None and high is None:
+        return ""
+    names["#created"] = "createTime"
+    if high is None:
+        values[":from"] = n(low or 0)
+        return "#created >= :from"
+    values[":to"] = n(high)
+    if low is None:
+        return "#created <= :to"
+    values[":from"] = n(low)
+    return "#created BETWEEN :from AND :to"
+
 
 def _header_changes(header: Header, plan: Plan) -> tuple[dict[str, AttributeValue], list[str]]:
     """The header attributes a plan sets, and those it removes (besides version, updateTime, outbox)."""
@@ -494,15 +608,7 @@ def _header_changes(header: Header, plan: Plan) -> tuple[dict[str, AttributeValu
     if plan.joins is not None:
         changed["joins"] = joins_doc(plan.joins)
     if plan.new_run is not None:
-        run = plan.new_run
-        definition = run.definition or header.workflow.workflow_definition
-        changed.update(
-            generation=n(run.generation),
-            firstSeq=n(run.first_seq),
-            createTime=n(run.create_time),
-            workflowVersion=n(run.definition.version) if run.definition else None,
-            static=header_static(header.workflow.model_copy(update={"workflow_definition": definition})),
-        )
+        removed += _new_run_changes(header, plan.new_run, changed)
     change = plan.workflow
     if change is not None:
         changed.update(
@@ -515,6 +621,8 @@ def _header_changes(header: Header, plan: Plan) -> tuple[dict[str, AttributeValu
             failedNames=_optional_list(change.failed_task_names),
             lastRetriedTime=n(change.last_retried_time) if change.last_retried_time is not None else None,
         )
+        if change.status:
+            changed["statusShard"] = s(status_shard_of(change.status.value, header.workflow.workflow_id))
         if change.clear_reason:
             removed.append("reason")
     ended = change is not None and change.status is not None and change.status.is_terminal
@@ -523,6 +631,30 @@ def _header_changes(header: Header, plan: Plan) -> tuple[dict[str, AttributeValu
     else:
         removed += ["wakeAt", "wakeShard"]
     return {name: value for name, value in changed.items() if value is not None}, removed
+
+
+def _new_run_changes(header: Header, run: NewRun, changed: dict[str, AttributeValue | None]) -> list[str]:
+    """Add a restart's or rerun's header attributes to ``changed``; returns the attributes it removes.
+
+    A new correlation id moves the ``workflows-by-correlation`` key with it (no key for an empty one).
+    """
+    updates: dict[str, Any] = {"workflow_definition": run.definition or header.workflow.workflow_definition}
+    if run.input is not None:
+        updates["input"] = run.input
+    changed.update(
+        generation=n(run.generation),
+        firstSeq=n(run.first_seq),
+        createTime=n(run.create_time),
+        workflowVersion=n(run.definition.version) if run.definition else None,
+        static=header_static(header.workflow.model_copy(update=updates)),
+    )
+    if run.correlation_id is None:
+        return []
+    changed["correlationId"] = s(run.correlation_id)
+    if run.correlation_id and header.workflow.workflow_name:
+        changed["correlationKey"] = s(run.correlation_id)
+        return []
+    return ["correlationKey"]
 
 
 def _optional_list(values: tuple[str, ...] | None) -> AttributeValue | None:

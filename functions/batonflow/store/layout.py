@@ -16,8 +16,10 @@ change (status, output, times) so updates are small ``SET`` expressions with con
 (``wakeShard``/``wakeAt``, items with a pending deadline) for the sweeper; on headers only,
 ``workflows-by-name`` (``nameShard``/``status``: a workflow name spread over ``NAME_SHARDS`` keys so one
 busy name does not make a hot index partition) and ``workflows-by-correlation`` (``correlationKey``, a
-non-empty correlation id, and ``name``). Both keep their index keys on attributes that change only with the
-status, so the many header writes of a decide do not write to the indexes.
+non-empty correlation id, and ``name``) and ``workflows-by-status`` (``statusShard``/``createTime``: a status
+spread over ``STATUS_SHARDS`` keys, for searches without a workflow name). They keep their index keys on
+attributes that change only with the status (or a new run), so the many header writes of a decide do not
+write to the indexes.
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ TASK_SK_PREFIX = "T#"
 DEFS_PK = "DEFS"
 WAKE_SHARDS = 8
 NAME_SHARDS = 8
+STATUS_SHARDS = 8
 
 TASK_MUTABLE_FIELDS = frozenset(
     {
@@ -94,6 +97,14 @@ def name_shard(name: str, shard: int) -> str:
 
 def name_shard_of(name: str, workflow_id: str) -> str:
     return name_shard(name, zlib.crc32(workflow_id.encode()) % NAME_SHARDS)
+
+
+def status_shard(status: str, shard: int) -> str:
+    return f"{status}#{shard}"
+
+
+def status_shard_of(status: str, workflow_id: str) -> str:
+    return status_shard(status, zlib.crc32(workflow_id.encode()) % STATUS_SHARDS)
 
 
 # -- tasks ---------------------------------------------------------------------------------------------
@@ -199,6 +210,7 @@ def header_item(workflow: Workflow, *, generation: int = 0, wake_at: int | None 
         "static": header_static(workflow),
     }
     item.update(header_mutable_values(workflow))
+    item["statusShard"] = s(status_shard_of(workflow.status.value, workflow.workflow_id or ""))
     if workflow.correlation_id is not None:
         item["correlationId"] = s(workflow.correlation_id)
     if workflow.workflow_name:

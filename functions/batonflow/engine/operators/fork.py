@@ -64,7 +64,14 @@ class ForkJoinOperator(Operator):
         return [fork]
 
     def successors(self, decision: Decision, task: Task) -> Next:
-        return []  # the JOIN was created with the fork
+        """The branch heads and the JOIN: created with the fork, so scheduling them is a no-op, except
+        after a rerun discarded some of them (``engine.reopen``)."""
+        workflow_task = task.workflow_task
+        join = None if workflow_task is None else _following_join(decision, workflow_task)
+        if workflow_task is None or join is None:
+            return []
+        heads = [(branch[0], task.iteration) for branch in workflow_task.fork_tasks if branch]
+        return [*heads, (join, task.iteration)]
 
     def after_branch(self, decision: Decision, container: WorkflowTask, iteration: int) -> Next:
         return []  # a branch ends at the JOIN
@@ -74,6 +81,9 @@ class DynamicForkOperator(ForkJoinOperator):
     """The branches come from the input at run time: a list of tasks, or one task and a list of inputs."""
 
     task_types = (TaskType.FORK_JOIN_DYNAMIC,)
+
+    def successors(self, decision: Decision, task: Task) -> Next:
+        return []  # the forked tasks and the JOIN were created with the fork
 
     def schedule(self, decision: Decision, workflow_task: WorkflowTask, iteration: int) -> list[Task]:
         join = _following_join(decision, workflow_task)
