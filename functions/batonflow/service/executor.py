@@ -32,7 +32,7 @@ from batonflow.engine.plan import ChildStart, Dispatch, FailureWorkflowStart, Pl
 from batonflow.engine.state import LARGE_WORKFLOW_TASKS, NeedFull, NeedTasks, WorkflowState
 from batonflow.model import Task, TaskStatus, Workflow, WorkflowStatus
 from batonflow.model.wire import DeciderReason, ResultMessage
-from batonflow.service.messages import task_message
+from batonflow.service.dispatch import dispatch
 from batonflow.service.runtime import Runtime
 from batonflow.service.starting import start_for_task
 from batonflow.service.tasks import apply_result
@@ -215,8 +215,7 @@ def _ended(workflow: Workflow, plan: Plan) -> Workflow:
 
 
 def _send(runtime: Runtime, dispatches: Sequence[Dispatch], now: int) -> None:
-    if dispatches:
-        runtime.queues.send_tasks([(task_message(d.task), d.delay_seconds) for d in dispatches], now=now)
+    dispatch(runtime, [(d.task, d.delay_seconds) for d in dispatches], now=now)
 
 
 def _child_entry(child: ChildStart) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from batonflow.config import Settings
 from batonflow.queues.sqs import Queues
 from batonflow.store.definitions import DefinitionStore
 from batonflow.store.executions import ExecutionStore
+from batonflow.store.start_windows import StartWindows
 
 _CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5})
 ENVIRONMENT_PREFIX = "CONDUCTOR_ENV_"
@@ -28,6 +29,7 @@ class Runtime:
     executions: ExecutionStore
     definitions: DefinitionStore
     queues: Queues
+    start_windows: StartWindows
     clock: Clock = system_clock
     environment: Mapping[str, str] = field(default_factory=dict)
     """What ``${workflow.env.X}`` may read: only ``CONDUCTOR_ENV_*`` variables of the function."""
@@ -45,6 +47,7 @@ class Runtime:
             sqs=sqs,
             executions=ExecutionStore(dynamodb, settings.table),
             definitions=DefinitionStore(dynamodb, settings.table),
+            start_windows=StartWindows(dynamodb, settings.table),
             queues=Queues(
                 sqs,
                 queue_prefix=settings.queue_prefix,

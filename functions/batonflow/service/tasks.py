@@ -25,7 +25,7 @@ from batonflow.engine.operators import operator_for
 from batonflow.errors import BadRequestError, NotFoundError
 from batonflow.model import Task, TaskStatus, Workflow
 from batonflow.model.wire import DeciderReason, ResultMessage, TaskMessage, TimerKind, TimerMessage
-from batonflow.service.messages import task_message
+from batonflow.service.dispatch import dispatch
 from batonflow.service.runtime import Runtime
 
 logger = logging.getLogger(__name__)
@@ -106,7 +106,7 @@ def apply_result(runtime: Runtime, result: ResultMessage, *, allow_timed_out: bo
         return ResultOutcome(Applied.ALREADY_DONE, task)
     _store_logs(runtime, changed, result)
     if requeue:
-        runtime.queues.send_tasks([(task_message(changed), result.callback_after_seconds)], now=now)
+        dispatch(runtime, [(changed, result.callback_after_seconds)], now=now)
         return ResultOutcome(Applied.REQUEUED, changed)
     if status == TaskStatus.IN_PROGRESS:
         return ResultOutcome(Applied.KEPT_OPEN, changed)
