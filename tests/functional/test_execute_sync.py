@@ -1,7 +1,7 @@
 """``POST /api/workflow/execute/{name}/{version}``: start a workflow and answer when it is done, on moto.
 
-The request waits with the runtime's ``sleep``; here each wait lets the engine run (pump) and moves the
-fake clock, so the test controls time.
+The request waits with the runtime's ``sleep``; the harness's lets the engine run (pump) and moves the fake
+clock, so the test controls time.
 """
 
 from __future__ import annotations
@@ -36,8 +36,7 @@ def waits(harness: Harness) -> list[float]:
 
     def sleep(seconds: float) -> None:
         slept.append(seconds)
-        harness.pump()
-        harness.clock.advance(seconds)
+        harness.sleep(seconds)
 
     harness.runtime.sleep = sleep
     for definition in (WORKFLOW, ONLY_QUICK):

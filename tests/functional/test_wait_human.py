@@ -109,11 +109,6 @@ def test_a_wait_for_an_update_is_completed_by_reference_before_any_timer(harness
 
 
 def test_the_sync_update_answers_the_workflow_after_the_decider_ran(harness: Harness, tap: TimerTap):
-    def sleep(seconds: float) -> None:
-        harness.pump()
-        harness.clock.advance(seconds)
-
-    harness.runtime.sleep = sleep
     workflow_id = start(harness, "approval_sync", [HUMAN], {"who": "ops"})
 
     response = harness.api("POST", f"/api/tasks/{workflow_id}/human_ref/COMPLETED/sync", {"ok": True})

@@ -70,6 +70,12 @@ class Harness:
                 return rounds
         raise AssertionError("queues never went quiet")
 
+    def sleep(self, seconds: float) -> None:
+        """What a request that waits (sync execute, ``/sync`` updates) does here: the engine runs and the
+        fake clock moves."""
+        self.pump()
+        self.clock.advance(seconds)
+
     def queue_url(self, logical_id: str) -> str:
         return str(self.stack.resources[logical_id].ref)
 
@@ -139,4 +145,6 @@ def moto_harness(monkeypatch: pytest.MonkeyPatch) -> Iterator[Harness]:
                     wait_s=0,
                     failure_backoff_s=0,
                 )
-        yield Harness(stack, runtime, clock, gateway, pollers, handlers)
+        harness = Harness(stack, runtime, clock, gateway, pollers, handlers)
+        runtime.sleep = harness.sleep
+        yield harness

@@ -13,7 +13,7 @@ from batonflow.api.responses import empty_response, json_response, text_response
 from batonflow.errors import BadRequestError, NotFoundError
 from batonflow.model import TaskResult
 from batonflow.model.wire import ResultMessage
-from batonflow.service import tasks
+from batonflow.service import signals, tasks
 from batonflow.service.metadata import parse
 from batonflow.service.runtime import Runtime
 
@@ -118,6 +118,22 @@ def task_router(runtime: Runtime) -> Router:
 
 def _add_reference_routes(router: Router, runtime: Runtime) -> None:
     """Updates addressed by workflow id and task reference (REFERENCE §5.3): the output is merged."""
+
+    # registered first: the by-reference routes below would take ``signal`` for a status
+    @router.post("/api/tasks/<workflow_id>/<status>/signal")
+    def signal(workflow_id: str, status: str) -> Response:
+        """Complete what blocks the workflow (its first open WAIT, or a running sub-workflow's)."""
+        signals.signal(
+            runtime, path_value(workflow_id), path_value(status), _output_map(json_body(router, default={}))
+        )
+        return empty_response()
+
+    @router.post("/api/tasks/<workflow_id>/<status>/signal/sync")
+    def signal_sync(workflow_id: str, status: str) -> Response:
+        output = _output_map(json_body(router, default={}))
+        return json_response(
+            signals.signal_sync(runtime, path_value(workflow_id), path_value(status), output)
+        )
 
     @router.post("/api/tasks/<workflow_id>/<reference>/<status>")
     def update_by_reference(workflow_id: str, reference: str, status: str) -> Response:

@@ -179,12 +179,13 @@ def update_by_reference_sync(
     if loaded is None or outcome is None:
         raise NotFoundError(f"Found no running task {reference} of workflow {workflow_id} to update")
     if outcome.applied == Applied.FINISHED:
-        _wait_for_decide(runtime, workflow_id, loaded.header.version)
+        wait_for_decide(runtime, workflow_id, loaded.header.version)
     after = runtime.executions.load(workflow_id)
     return (after or loaded).workflow
 
 
-def _wait_for_decide(runtime: Runtime, workflow_id: str, version: int) -> None:
+def wait_for_decide(runtime: Runtime, workflow_id: str, version: int) -> None:
+    """Wait (at most ``SYNC_WAIT_S``) until a commit moves the workflow past ``version``."""
     for _ in range(int(SYNC_WAIT_S / _SYNC_POLL_S)):
         header = runtime.executions.load(workflow_id, include_tasks=False)
         if header is None or header.header.version > version:
