@@ -135,3 +135,20 @@ def test_a_stamp_of_another_decide_makes_the_commit_fail_and_retry(harness: Harn
     with pytest.raises(ConflictError):
         store._stamp(workflow_id, first.task_id, "me")
     store._stamp(workflow_id, first.task_id, "someone-else")  # its own stamp again: fine
+
+
+def test_a_dynamically_forked_task_is_retried_per_its_registered_definition(harness: Harness):
+    leaf = {"name": "leaf", "retryCount": 1, "retryDelaySeconds": 0, "responseTimeoutSeconds": 30}
+    assert harness.api("POST", "/api/metadata/taskdefs", [leaf]).status == 200
+    workflow_id = start(harness)
+    first = leaves(harness, workflow_id)[0]
+    assert first.task_definition is not None and first.task_definition.retry_count == 1
+    failed = ResultMessage(workflowInstanceId=workflow_id, taskId=first.task_id, status="FAILED")
+    apply_result(harness.runtime, failed)
+    decide_for(harness, first)
+    attempts = [t for t in leaves(harness, workflow_id) if t.reference_task_name == first.reference_task_name]
+    assert [(t.retry_count, t.status) for t in attempts] == [
+        (0, TaskStatus.FAILED),
+        (1, TaskStatus.SCHEDULED),
+    ]
+    assert harness.runtime.executions.load(workflow_id).header.workflow.status.value == "RUNNING"

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from batonflow.model import TaskStatus, WorkflowStatus
+import dataclasses
+
+import pytest
+
+from batonflow.engine.decider import decide
+from batonflow.engine.state import NeedTaskDefs
+from batonflow.model import TaskDef, TaskStatus, WorkflowStatus
 from tests.support.engine import T0, current, definition, new_workflow, step, worker_result
 
 FORK = {
@@ -214,3 +220,25 @@ def test_exclusive_join_takes_the_output_of_the_branch_that_ran():
     assert current(state, "ej").status == TaskStatus.COMPLETED
     assert current(state, "ej").output_data == {"from": "b"}
     assert state.workflow.status == WorkflowStatus.COMPLETED
+
+
+def test_dynamically_forked_tasks_take_their_registered_definition():
+    fork = {
+        "name": "fork",
+        "taskReferenceName": "fork",
+        "type": "FORK_JOIN_DYNAMIC",
+        "inputParameters": {"forkTaskName": "leaf", "forkTaskInputs": [{"n": 1}, {"n": 2}]},
+    }
+    state = new_workflow(definition([fork, {"name": "join", "taskReferenceName": "join", "type": "JOIN"}]))
+
+    with pytest.raises(NeedTaskDefs) as asked:  # a registry is at hand: the decide asks for the name
+        decide(dataclasses.replace(state, registry={}), T0)
+    assert asked.value.names == {"leaf"}
+
+    leaf = TaskDef(name="leaf", retry_count=2, response_timeout_seconds=30)
+    plan = decide(dataclasses.replace(state, registry={"leaf": leaf}), T0)
+    forked = [t for t in plan.new_tasks if t.task_def_name == "leaf"]
+    assert len(forked) == 2 and all(t.task_definition == leaf for t in forked)
+
+    unregistered = decide(dataclasses.replace(state, registry={"leaf": None}), T0)
+    assert all(t.task_definition is None for t in unregistered.new_tasks if t.task_def_name == "leaf")

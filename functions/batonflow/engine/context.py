@@ -20,8 +20,8 @@ from batonflow.engine.document import (
 )
 from batonflow.engine.ids import task_id_for
 from batonflow.engine.plan import ChildStart, Dispatch, FailureWorkflowStart, Plan, TaskChange, WorkflowChange
-from batonflow.engine.state import JoinCount, NeedFull, NeedTasks, WorkflowState
-from batonflow.model import Task, TaskStatus, Workflow, WorkflowDef, WorkflowStatus, WorkflowTask
+from batonflow.engine.state import JoinCount, NeedFull, NeedTaskDefs, NeedTasks, WorkflowState
+from batonflow.model import Task, TaskDef, TaskStatus, Workflow, WorkflowDef, WorkflowStatus, WorkflowTask
 
 if TYPE_CHECKING:
     from batonflow.engine.operators.base import Operator
@@ -120,6 +120,17 @@ class Decision:
             if by_name and self.index.slot(reference) is None:
                 raise NeedFull(f"an expression reads {reference}")
         raise NeedTasks(missing)
+
+    def registered_task_defs(self, names: Iterable[str]) -> dict[str, TaskDef]:
+        """The registered TaskDefs of these names, from the registry the executor looked up (asking it
+        for the names it has not looked up yet); empty without a registry."""
+        registry = self.state.registry
+        if registry is None:
+            return {}
+        missing = {name for name in names if name not in registry}
+        if missing:
+            raise NeedTaskDefs(missing)
+        return {name: task_def for name in names if (task_def := registry[name]) is not None}
 
     @property
     def last_seq(self) -> int:

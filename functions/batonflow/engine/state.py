@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from batonflow.model import Workflow
+from batonflow.model import TaskDef, Workflow
 
 LARGE_WORKFLOW_TASKS = 50
 """From this many tasks on, a decide loads only what it needs and JOINs keep counters (join_counts.py)."""
@@ -58,6 +58,9 @@ class WorkflowState:
     """Counters of open JOINs by JOIN task id (large workflows only)."""
     counted: frozenset[str] = frozenset()
     """Ids of the task attempts already counted in ``joins``."""
+    registry: Mapping[str, TaskDef | None] | None = None
+    """Registered TaskDefs looked up by name for this decide (None: not registered). ``None`` as a whole:
+    no registry at hand, so a task whose name the definition snapshot does not know runs without a def."""
 
     @property
     def partial(self) -> bool:
@@ -78,3 +81,11 @@ class NeedFull(NeedMoreState):
     def __init__(self, reason: str) -> None:
         self.reason = reason
         super().__init__(f"needs the whole workflow: {reason}")
+
+
+class NeedTaskDefs(NeedMoreState):
+    """The decide met task names (a dynamic fork's) whose registered TaskDefs it has not been given."""
+
+    def __init__(self, names: Iterable[str]) -> None:
+        self.names = frozenset(names)
+        super().__init__(f"needs task definitions {sorted(self.names)[:5]}")

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -29,8 +29,8 @@ from batonflow import errors
 from batonflow.engine.decider import decide
 from batonflow.engine.lifecycle import InvalidTransition, terminate
 from batonflow.engine.plan import ChildStart, Dispatch, FailureWorkflowStart, Plan
-from batonflow.engine.state import LARGE_WORKFLOW_TASKS, NeedFull, NeedTasks, WorkflowState
-from batonflow.model import Task, TaskStatus, Workflow, WorkflowStatus
+from batonflow.engine.state import LARGE_WORKFLOW_TASKS, NeedFull, NeedTaskDefs, NeedTasks, WorkflowState
+from batonflow.model import Task, TaskDef, TaskStatus, Workflow, WorkflowStatus
 from batonflow.model.wire import DeciderReason, ResultMessage
 from batonflow.service.dispatch import dispatch
 from batonflow.service.runtime import Runtime
@@ -116,9 +116,12 @@ def _decide(
         tasks = [t for t in tasks if t.seq >= loaded.header.first_seq]  # not from a run before a restart
         references = {t.reference_task_name for t in tasks}
         loaded = _with_attempts(runtime, loaded, references, {t.task_id: t for t in tasks}, stamps)
+    registry: dict[str, TaskDef | None] = {}
     while True:
         try:
-            return loaded, decide(_state(runtime, loaded, references, token, focus), now)
+            return loaded, decide(_state(runtime, loaded, references, token, focus, registry), now)
+        except NeedTaskDefs as need:
+            _look_up(runtime, registry, need)
         except NeedTasks as need:
             assert references is not None
             references |= need.references
@@ -130,6 +133,12 @@ def _decide(
             if full is None:
                 raise errors.NotFoundError(f"No such workflow found by id: {workflow_id}") from need
             loaded, references = full, None
+
+
+def _look_up(runtime: Runtime, registry: dict[str, TaskDef | None], need: NeedTaskDefs) -> None:
+    """Read the registered TaskDefs a decide asked for (one BatchGetItem); None for unregistered names."""
+    found = runtime.definitions.get_tasks(need.names)
+    registry.update({name: found.get(name) for name in need.names})
 
 
 def _with_attempts(
@@ -153,6 +162,7 @@ def _state(
     references: set[str] | None,
     token: str,
     focus: Sequence[str] = (),
+    registry: Mapping[str, TaskDef | None] | None = None,
 ) -> WorkflowState:
     header = loaded.header
     # attempts above the header's last ``seq`` were written by a decide whose commit was lost: they are not
@@ -170,6 +180,7 @@ def _state(
         joins=header.joins,
         # this decide's own stamps are from a try whose commit lost: they counted nothing
         counted=frozenset(task_id for task_id, stamp in loaded.stamps.items() if stamp != token),
+        registry=registry,
     )
 
 
@@ -268,7 +279,13 @@ def apply_operation(runtime: Runtime, workflow_id: str, operation: Operation) ->
         if loaded is None:
             raise errors.NotFoundError(f"No such workflow found by id: {workflow_id}")
         now = runtime.clock()
-        plan = operation(_state(runtime, loaded, None, token=""), now)
+        registry: dict[str, TaskDef | None] = {}
+        while True:
+            try:
+                plan = operation(_state(runtime, loaded, None, "", (), registry), now)
+                break
+            except NeedTaskDefs as need:
+                _look_up(runtime, registry, need)
         if plan.is_empty:
             return plan
         try:

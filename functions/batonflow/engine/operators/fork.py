@@ -139,8 +139,8 @@ class DynamicForkOperator(ForkJoinOperator):
         for raw in tasks:
             forked = _parse_task(raw)
             merged = {**forked.input_parameters, **(fork_inputs.get(forked.task_reference_name) or {})}
-            forks.append((_with_definition(decision, forked), resolve_parameters(decision, merged)))
-        return forks
+            forks.append((forked, resolve_parameters(decision, merged)))
+        return _with_definitions(decision, forks)
 
     def _same_task_forks(
         self, decision: Decision, workflow_task: WorkflowTask, inputs: dict[str, Any]
@@ -155,8 +155,8 @@ class DynamicForkOperator(ForkJoinOperator):
             if workflow_task.optional:
                 forked = forked.model_copy(update={"optional": True})
             values = dict(element) if isinstance(element, dict) else {"input": element}
-            forks.append((_with_definition(decision, forked), {**values, "__index": index}))
-        return forks
+            forks.append((forked, {**values, "__index": index}))
+        return _with_definitions(decision, forks)
 
     def _earlier_dynamic_forks(self, decision: Decision) -> bool:
         return any(
@@ -181,16 +181,23 @@ def _parse_task(raw: Any) -> WorkflowTask:
     return forked
 
 
-def _with_definition(decision: Decision, forked: WorkflowTask) -> WorkflowTask:
-    """Forked tasks use a definition already in the snapshot for that name, if any; else none (§4.6)."""
-    if forked.task_definition is not None:
-        return forked
-    known: TaskDef | None = next(
+def _with_definitions(
+    decision: Decision, forks: list[tuple[WorkflowTask, dict[str, Any]]]
+) -> list[tuple[WorkflowTask, dict[str, Any]]]:
+    """Forked tasks use the TaskDef of their name: the snapshot's if the definition has one, else the
+    registered one (§4.6); none if neither exists (no retries, no timeouts)."""
+    snapshot: dict[str, TaskDef] = {}
+    for task in decision.definition.all_tasks():
+        if task.task_definition is not None:
+            snapshot.setdefault(task.name, task.task_definition)
+    unknown = {f.name for f, _ in forks if f.task_definition is None and f.name not in snapshot}
+    known = {**decision.registered_task_defs(unknown), **snapshot}
+    return [
         (
-            t.task_definition
-            for t in decision.definition.all_tasks()
-            if t.name == forked.name and t.task_definition
-        ),
-        None,
-    )
-    return forked.model_copy(update={"task_definition": known}) if known else forked
+            forked
+            if forked.task_definition is not None or forked.name not in known
+            else forked.model_copy(update={"task_definition": known[forked.name]}),
+            inputs,
+        )
+        for forked, inputs in forks
+    ]
