@@ -21,14 +21,14 @@ SQS_SINK_PREFIX = "sqs:"
 """The only EVENT sink Baton publishes to: ``sqs:<queue name>`` (REFERENCE 4.18)."""
 _REQUIRED = "{field} field is required for taskType: {type} taskName: {name}"
 _AT_LEAST_ONE = "{field} should have atleast one task for taskType: {type} taskName: {name}"
-# DateTimeUtils.DURATION_PATTERN: units in the order d, h, m, s, each at most once.
-_DURATION = re.compile(
-    r"\s*(?:\d+\s*(?:days?|d))?\s*(?:\d+\s*(?:hours?|hrs?|h))?"
-    r"\s*(?:\d+\s*(?:minutes?|mins?|m))?\s*(?:\d+\s*(?:seconds?|secs?|s))?\s*",
+# DateTimeUtils.DURATION_PATTERN: units in the order d, h, m, s, each at most once (groups: the amounts).
+WAIT_DURATION = re.compile(
+    r"\s*(?:(\d+)\s*(?:days?|d))?\s*(?:(\d+)\s*(?:hours?|hrs?|h))?"
+    r"\s*(?:(\d+)\s*(?:minutes?|mins?|m))?\s*(?:(\d+)\s*(?:seconds?|secs?|s))?\s*",
     re.IGNORECASE,
 )
 # DateTimeUtils.DATE_PATTERNS: "yyyy-MM-dd HH:mm", "yyyy-MM-dd HH:mm z", "yyyy-MM-dd" (lenient digits).
-_DATE = re.compile(r"\d{1,4}-\d{1,2}-\d{1,2}(?: \d{1,2}:\d{1,2}(?: \S.*)?)?")
+WAIT_DATE = re.compile(r"(\d{1,4})-(\d{1,2})-(\d{1,2})(?: (\d{1,2}):(\d{1,2})(?: (\S.*))?)?")
 # ConstraintParamUtil: split before every "${" not preceded by "$", and after every "}".
 _EXPRESSION_SPLIT = re.compile(r"(?=(?<!\$)\$\{)|(?<=\})")
 
@@ -181,20 +181,20 @@ def _terminate(task: WorkflowTask, rules: ValidationRules) -> list[str]:
 
 
 def _wait(task: WorkflowTask, rules: ValidationRules) -> list[str]:
-    duration = _text(task.input_parameters.get("duration"))
-    until = _text(task.input_parameters.get("until"))
+    duration = wait_input_text(task.input_parameters.get("duration"))
+    until = wait_input_text(task.input_parameters.get("until"))
     messages = []
     if duration.strip() and until.strip():
         messages.append("Both 'duration' and 'until' specified. Please provide only one input")
     if duration.strip() and not duration.startswith("${"):
-        if not _DURATION.fullmatch(duration):
+        if not WAIT_DURATION.fullmatch(duration):
             messages.append("Either date or duration is passed as null ")
-    elif until.strip() and not until.startswith("${") and not _DATE.fullmatch(until):
+    elif until.strip() and not until.startswith("${") and not WAIT_DATE.fullmatch(until):
         messages.append("Unable to parse date ")
     return messages
 
 
-def _text(value: Any) -> str:
+def wait_input_text(value: Any) -> str:
     """Java ``toString`` for the simple values a WAIT input holds (anything else never parses anyway)."""
     if value is None:
         return ""

@@ -25,26 +25,36 @@ MAX_WINDOWS_AHEAD = 10_000
 def dispatch(runtime: Runtime, attempts: Sequence[tuple[Task, int]], *, now: int) -> None:
     """Send each attempt to its queue after its delay (seconds), later if its rate limit says so."""
     if attempts:
+        first_open: dict[str, int] = {}  # per definition, for this call: a fan-out reads the hint once
         runtime.queues.send_tasks(
-            [(task_message(task), _admitted_delay(runtime, task, delay, now)) for task, delay in attempts],
+            [
+                (task_message(task), _admitted_delay(runtime, task, delay, now, first_open))
+                for task, delay in attempts
+            ],
             now=now,
         )
 
 
-def _admitted_delay(runtime: Runtime, task: Task, delay_seconds: int, now: int) -> int:
+def _admitted_delay(
+    runtime: Runtime, task: Task, delay_seconds: int, now: int, first_open: dict[str, int]
+) -> int:
     task_def = task.task_definition
     if task_def is None or task_def.rate_limit_per_frequency <= 0:
         return delay_seconds
     window_ms = max(task_def.rate_limit_frequency_in_seconds, 1) * 1000
     earliest = (now + delay_seconds * 1000) // window_ms
     windows = runtime.start_windows
-    window = max(earliest, windows.first_open(task_def.name))
+    if task_def.name not in first_open:
+        first_open[task_def.name] = windows.first_open(task_def.name)
+    hint = first_open[task_def.name]
+    window = max(earliest, hint)
     for _ in range(MAX_WINDOWS_AHEAD):
         if windows.reserve(
             task_def.name, window, task_def.rate_limit_per_frequency, (window + 1) * window_ms // 1000
         ):
             break
         window += 1
-    if window > earliest:
+    if window > earliest and window > hint:
         windows.move_hint(task_def.name, window)
+        first_open[task_def.name] = window
     return max(delay_seconds, math.ceil((window * window_ms - now) / 1000))

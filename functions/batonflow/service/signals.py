@@ -15,7 +15,8 @@ from batonflow.errors import NotFoundError
 from batonflow.model import Task, TaskType, Workflow
 from batonflow.service.executing import workflow_run
 from batonflow.service.runtime import Runtime
-from batonflow.service.tasks import ResultOutcome, parse_status, update_by_reference, wait_for_decide
+from batonflow.service.tasks import ResultOutcome, apply_to_reference, parse_status, wait_for_decide
+from batonflow.store.executions import LoadedWorkflow
 
 _MAX_DEPTH = 16
 
@@ -47,30 +48,34 @@ def blocked_task(runtime: Runtime, workflow: Workflow, depth: int = 0) -> Blocke
 def signal(runtime: Runtime, workflow_id: str, status: str, output: dict[str, Any]) -> ResultOutcome | None:
     """Apply ``status`` to the blocking WAIT; None if nothing blocks the workflow (Conductor answers 200
     either way). NotFoundError for an unknown workflow."""
-    parse_status(status, allow_timed_out=False)
-    loaded = runtime.executions.load(workflow_id)
-    if loaded is None:
-        raise NotFoundError(f"No such workflow found by id: {workflow_id}")
-    blocked = blocked_task(runtime, loaded.workflow)
-    if blocked is None:
-        return None
-    return update_by_reference(
-        runtime,
-        blocked.workflow.workflow_id,
-        blocked.task.reference_task_name,
-        status,
-        output,
-        worker_id=None,
-    )
+    return _signal(runtime, _load(runtime, workflow_id).workflow, status, output)
 
 
 def signal_sync(runtime: Runtime, workflow_id: str, status: str, output: dict[str, Any]) -> dict[str, Any]:
     """As :func:`signal`, then answer the signalled workflow's run once the decider has reacted (at most
     ``SYNC_WAIT_S``). NotFoundError when nothing blocks it."""
-    loaded = runtime.executions.load(workflow_id, include_tasks=False)
-    outcome = signal(runtime, workflow_id, status, output)
-    if loaded is None or outcome is None:
+    loaded = _load(runtime, workflow_id)
+    if _signal(runtime, loaded.workflow, status, output) is None:
         raise NotFoundError(f"Found no blocked task in workflow {workflow_id} to signal")
     wait_for_decide(runtime, workflow_id, loaded.header.version)
     after = runtime.executions.load(workflow_id)
     return workflow_run((after or loaded).workflow, "", timed_out=False)
+
+
+def _load(runtime: Runtime, workflow_id: str) -> LoadedWorkflow:
+    loaded = runtime.executions.load(workflow_id)
+    if loaded is None:
+        raise NotFoundError(f"No such workflow found by id: {workflow_id}")
+    return loaded
+
+
+def _signal(
+    runtime: Runtime, workflow: Workflow, status: str, output: dict[str, Any]
+) -> ResultOutcome | None:
+    parse_status(status, allow_timed_out=False)
+    blocked = blocked_task(runtime, workflow)
+    if blocked is None:
+        return None
+    return apply_to_reference(
+        runtime, blocked.workflow, blocked.task.reference_task_name, status, output, worker_id=None
+    )

@@ -82,7 +82,7 @@ def apply_result(runtime: Runtime, result: ResultMessage, *, allow_timed_out: bo
         return ResultOutcome(Applied.ALREADY_DONE, task)
     now = runtime.clock()
     if result.extend_lease:
-        return _extend_lease(runtime, task, now)
+        return _extendlease(runtime, task, now)
     update: dict[str, object] = {
         "output_data": result.output_data,
         "reason_for_incompletion": result.reason_for_incompletion,
@@ -153,7 +153,7 @@ def update_by_reference(
     loaded = runtime.executions.load(workflow_id)
     if loaded is None:
         return None
-    return _apply_to_reference(runtime, loaded.workflow, reference, status, output, worker_id)
+    return apply_to_reference(runtime, loaded.workflow, reference, status, output, worker_id)
 
 
 def update_by_reference_sync(
@@ -175,7 +175,7 @@ def update_by_reference_sync(
     loaded = runtime.executions.load(workflow_id)
     outcome = None
     if loaded is not None:
-        outcome = _apply_to_reference(runtime, loaded.workflow, reference, status, output, worker_id)
+        outcome = apply_to_reference(runtime, loaded.workflow, reference, status, output, worker_id)
     if loaded is None or outcome is None:
         raise NotFoundError(f"Found no running task {reference} of workflow {workflow_id} to update")
     if outcome.applied == Applied.FINISHED:
@@ -193,7 +193,7 @@ def wait_for_decide(runtime: Runtime, workflow_id: str, version: int) -> None:
         runtime.sleep(_SYNC_POLL_S)
 
 
-def _apply_to_reference(
+def apply_to_reference(
     runtime: Runtime,
     workflow: Workflow,
     reference: str,
@@ -218,16 +218,16 @@ def _apply_to_reference(
     return outcome
 
 
-def _response_deadline(task: Task, now: int) -> int | None:
+def response_deadline(task: Task, now: int) -> int | None:
     if task.response_timeout_seconds <= 0:
         return None
     return now + task.response_timeout_seconds * 1000
 
 
-def _extend_lease(runtime: Runtime, task: Task, now: int) -> ResultOutcome:
+def _extendlease(runtime: Runtime, task: Task, now: int) -> ResultOutcome:
     """Heartbeat: only the response-timeout clock moves (no requeue, no output change)."""
     extended = task.model_copy(update={"update_time": now})
-    deadline = _response_deadline(extended, now) if task.status == TaskStatus.IN_PROGRESS else None
+    deadline = response_deadline(extended, now) if task.status == TaskStatus.IN_PROGRESS else None
     if not runtime.executions.update_open_task(extended, wake_at=deadline):
         return ResultOutcome(Applied.ALREADY_DONE, task)
     if deadline is not None:
@@ -272,7 +272,7 @@ def poll(
     messages = response.get("Messages", [])
     now = runtime.clock()
     candidates = [t for t in (_waiting_task(runtime, m["Body"]) for m in messages) if t is not None]
-    deadlines = {t.task_id: _response_deadline(t, now) for t in candidates}
+    deadlines = {t.task_id: response_deadline(t, now) for t in candidates}
     timers = [
         TimerMessage(
             kind=TimerKind.WAKE,
@@ -285,7 +285,7 @@ def poll(
     ]
     if timers:
         runtime.queues.send_timers(timers, now=now)
-    leased = [t for t in (_lease(runtime, t, worker_id, now, deadlines[t.task_id]) for t in candidates) if t]
+    leased = [t for t in (lease(runtime, t, worker_id, now, deadlines[t.task_id]) for t in candidates) if t]
     if messages:
         runtime.sqs.delete_message_batch(
             QueueUrl=url,
@@ -305,9 +305,9 @@ def _waiting_task(runtime: Runtime, body: str) -> Task | None:
     return task if task is not None and task.status == TaskStatus.SCHEDULED else None
 
 
-def _lease(
-    runtime: Runtime, task: Task, worker_id: str | None, now: int, deadline: int | None
-) -> Task | None:
+def lease(runtime: Runtime, task: Task, worker_id: str | None, now: int, deadline: int | None) -> Task | None:
+    """SCHEDULED -> IN_PROGRESS for ``worker_id`` (a REST poll, the system-task function); None if another
+    took it or it finished."""
     leased = task.model_copy(
         update={
             "status": TaskStatus.IN_PROGRESS,

@@ -34,7 +34,7 @@ from batonflow.errors import NotFoundError
 from batonflow.model import Task, TaskStatus, TaskType
 from batonflow.model.wire import ResultMessage, TaskMessage
 from batonflow.service.runtime import Runtime
-from batonflow.service.tasks import apply_result
+from batonflow.service.tasks import apply_result, lease, response_deadline
 from batonflow.system_tasks import event, http
 from batonflow.system_tasks.outcome import SystemOutcome
 
@@ -77,20 +77,10 @@ class SystemTaskRunner:
             abandoned = redelivered and task.worker_id == worker_id and not task.output_data
             return task if abandoned else None
         now = self.runtime.clock()
-        deadline = now + task.response_timeout_seconds * 1000 if task.response_timeout_seconds > 0 else None
+        deadline = response_deadline(task, now)
         if deadline is not None:
             self.runtime.queues.wake_at(task.workflow_instance_id, deadline, now=now, task_id=task.task_id)
-        leased = task.model_copy(
-            update={
-                "status": TaskStatus.IN_PROGRESS,
-                "start_time": task.start_time or now,
-                "worker_id": worker_id,
-                "poll_count": task.poll_count + 1,
-                "callback_after_seconds": 0,
-                "update_time": now,
-            }
-        )
-        return leased if self.runtime.executions.lease_task(leased, wake_at=deadline) else None
+        return lease(self.runtime, task, worker_id, now, deadline)
 
     def _write(self, task: Task, outcome: SystemOutcome, worker_id: str) -> Task | None:
         if outcome.status == TaskStatus.IN_PROGRESS:

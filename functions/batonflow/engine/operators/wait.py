@@ -28,19 +28,12 @@ from batonflow.engine.context import Decision, reference_for
 from batonflow.engine.inputs import resolve_task_input
 from batonflow.engine.operators.base import AttemptOperator, new_task
 from batonflow.model import Task, TaskStatus, TaskType, WorkflowTask
+from batonflow.model.task_rules import WAIT_DATE, WAIT_DURATION, wait_input_text
 
 WAITS_FOR_UPDATE: Final = 2_147_483_647
 """``callbackAfterSeconds`` of a WAIT without deadline (Java's ``Integer.MAX_VALUE``)."""
 _BOTH: Final = "Both 'duration' and 'until' specified. Please provide only one input"
-# DateTimeUtils.parseDuration: units in the order d, h, m, s, each at most once; blank means 0.
-_DURATION = re.compile(
-    r"\s*(?:(\d+)\s*(?:days?|d))?\s*(?:(\d+)\s*(?:hours?|hrs?|h))?"
-    r"\s*(?:(\d+)\s*(?:minutes?|mins?|m))?\s*(?:(\d+)\s*(?:seconds?|secs?|s))?\s*",
-    re.IGNORECASE,
-)
 _UNIT_SECONDS = (86_400, 3_600, 60, 1)
-# DateTimeUtils.parseDate patterns: "yyyy-MM-dd HH:mm", "yyyy-MM-dd HH:mm z", "yyyy-MM-dd".
-_DATE = re.compile(r"(\d{1,4})-(\d{1,2})-(\d{1,2})(?: (\d{1,2}):(\d{1,2})(?: (\S.*))?)?")
 _OFFSET = re.compile(r"(?:GMT|UTC)?([+-])(\d{1,2})(?::?(\d{2}))?", re.IGNORECASE)
 
 
@@ -48,16 +41,8 @@ class WaitInputError(ValueError):
     """The WAIT's input cannot give a deadline; the message is the task's reason for incompletion."""
 
 
-def _text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
-
-
 def parse_duration_seconds(text: str) -> int:
-    match = _DURATION.fullmatch(text)
+    match = WAIT_DURATION.fullmatch(text)
     if match is None:
         raise WaitInputError(f"Not valid duration: {text}")
     return sum(int(value) * unit for value, unit in zip(match.groups(), _UNIT_SECONDS, strict=True) if value)
@@ -79,7 +64,7 @@ def _zone(text: str) -> tzinfo | None:
 
 def parse_until_ms(text: str) -> int:
     """Epoch ms of an ``until`` value; no zone means UTC."""
-    match = _DATE.fullmatch(text.strip())
+    match = WAIT_DATE.fullmatch(text.strip())
     if match is None:
         raise WaitInputError(f"Invalid/Unsupported Wait Until format.  Provided: {text}")
     year, month, day, hour, minute, zone_text = match.groups()
@@ -96,8 +81,8 @@ def parse_until_ms(text: str) -> int:
 def wait_deadline(input_data: dict[str, Any], scheduled_time: int) -> int | None:
     """When a WAIT with this input, scheduled at ``scheduled_time``, is done (epoch ms); None: it waits for
     an update. Raises :class:`WaitInputError` for input that gives no deadline (Conductor's messages)."""
-    duration = _text(input_data.get("duration"))
-    until = _text(input_data.get("until"))
+    duration = wait_input_text(input_data.get("duration"))
+    until = wait_input_text(input_data.get("until"))
     if duration.strip() and until.strip():
         raise WaitInputError(_BOTH)
     if duration.strip():
