@@ -120,6 +120,8 @@ class DeciderMessage(_Wire):
 class TimerKind(StrEnum):
     WAKE = "wake"  # send a DeciderMessage for workflow_id when due
     DISPATCH = "dispatch"  # send `task` to its task queue when due (delays over 15 minutes)
+    ADMIT = "admit"  # when due, send `task` if its definition has a free slot (concurrentExecLimit `limit`)
+    REVIEW = "review"  # when due, admit what waits for `definition`'s slots and reclaim slots left behind
 
 
 class TimerMessage(_Wire):
@@ -129,3 +131,5 @@ class TimerMessage(_Wire):
     task: TaskMessage | None = None
     task_id: str | None = Field(None, alias="taskId")
     """For a WAKE timer set for one attempt's deadline: that attempt (the decide can look at it alone)."""
+    definition: str | None = None
+    limit: int | None = None

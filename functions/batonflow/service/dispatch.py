@@ -6,7 +6,8 @@ the window is full; Baton's SQS-native workers take tasks straight from SQS, so 
 every task passes — the hand-off to the queue. Each rate-limited attempt reserves a start in the first
 window with room (a conditional counter per window, ``store.start_windows``) and its message is delayed to
 that window; attempts without a limit cost nothing extra. A reservation whose message is never sent (a
-crash in between) only wastes a start: the limit is never exceeded.
+crash in between) only wastes a start: the limit is never exceeded. With both limits, the start is counted
+in the window the attempt was scheduled for, even if it then waits for a concurrency slot.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ import math
 from collections.abc import Sequence
 
 from batonflow.model import Task
+from batonflow.model.wire import TaskMessage
+from batonflow.service import concurrency
 from batonflow.service.messages import task_message
 from batonflow.service.runtime import Runtime
 
@@ -23,16 +26,24 @@ MAX_WINDOWS_AHEAD = 10_000
 
 
 def dispatch(runtime: Runtime, attempts: Sequence[tuple[Task, int]], *, now: int) -> None:
-    """Send each attempt to its queue after its delay (seconds), later if its rate limit says so."""
-    if attempts:
-        first_open: dict[str, int] = {}  # per definition, for this call: a fan-out reads the hint once
-        runtime.queues.send_tasks(
-            [
-                (task_message(task), _admitted_delay(runtime, task, delay, now, first_open))
-                for task, delay in attempts
-            ],
-            now=now,
-        )
+    """Send each attempt to its queue after its delay (seconds), later if its rate limit says so, and
+    only with a free slot if its definition limits concurrent executions (``service.concurrency``)."""
+    if not attempts:
+        return
+    first_open: dict[str, int] = {}  # per definition, for this call: a fan-out reads the hint once
+    ready: list[tuple[TaskMessage, int]] = []
+    gated: list[tuple[TaskMessage, int, int]] = []
+    for task, delay in attempts:
+        message = task_message(task)
+        delay = _admitted_delay(runtime, task, delay, now, first_open)
+        limit = concurrency.concurrency_limit(task)
+        if limit > 0:
+            gated.append((message, delay, limit))
+        else:
+            ready.append((message, delay))
+    if gated:
+        ready.extend(concurrency.admit(runtime, gated, now=now))
+    runtime.queues.send_tasks(ready, now=now)
 
 
 def _admitted_delay(

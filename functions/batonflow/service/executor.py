@@ -32,6 +32,7 @@ from batonflow.engine.plan import ChildStart, Dispatch, FailureWorkflowStart, Pl
 from batonflow.engine.state import LARGE_WORKFLOW_TASKS, NeedFull, NeedTaskDefs, NeedTasks, WorkflowState
 from batonflow.model import Task, TaskDef, TaskStatus, Workflow, WorkflowStatus
 from batonflow.model.wire import DeciderReason, ResultMessage
+from batonflow.service.concurrency import release
 from batonflow.service.dispatch import dispatch
 from batonflow.service.runtime import Runtime
 from batonflow.service.starting import start_for_task
@@ -78,9 +79,10 @@ def run_decide(
         now = runtime.clock()
         loaded, plan = _decide(runtime, loaded, focus, token, now)
         if plan.is_empty and plan.wake_at == loaded.header.wake_at:
+            _release_slots(runtime, loaded, plan, task_ids, now)
             return plan
         try:
-            commit(runtime, loaded, plan, now, token=token)
+            commit(runtime, loaded, plan, now, token=token, finished=task_ids)
         except ConflictError:
             # what the lost try already wrote may have moved the workflow on (a JOIN completed, ...) where a
             # partial decide would not look again: the next try looks at everything
@@ -184,8 +186,20 @@ def _state(
     )
 
 
-def commit(runtime: Runtime, loaded: LoadedWorkflow, plan: Plan, now: int, *, token: str = "") -> None:
-    """Write the plan (ConflictError if the workflow changed meanwhile), then perform its effects."""
+def commit(
+    runtime: Runtime,
+    loaded: LoadedWorkflow,
+    plan: Plan,
+    now: int,
+    *,
+    token: str = "",
+    finished: Sequence[str] = (),
+) -> None:
+    """Write the plan (ConflictError if the workflow changed meanwhile), then perform its effects.
+
+    ``finished``: attempts whose change caused this decide; those that finished give back their
+    concurrency slots (with the attempts the plan finishes) before the plan's new attempts are sent.
+    """
     outbox = [{"taskId": d.task.task_id, "delay": d.delay_seconds} for d in plan.dispatches] + [
         _child_entry(child) for child in plan.children
     ]
@@ -199,6 +213,7 @@ def commit(runtime: Runtime, loaded: LoadedWorkflow, plan: Plan, now: int, *, to
     workflow_id = loaded.header.workflow.workflow_id
     for note in plan.notes:
         logger.info(note, extra={"workflowId": workflow_id})
+    _release_slots(runtime, loaded, plan, finished, now)
     _send(runtime, plan.dispatches, now)
     for child in plan.children:
         _start(runtime, child)
@@ -223,6 +238,14 @@ def _ended(workflow: Workflow, plan: Plan) -> Workflow:
             "reason_for_incompletion": change.reason_for_incompletion,
         }
     )
+
+
+def _release_slots(
+    runtime: Runtime, loaded: LoadedWorkflow, plan: Plan, finished: Sequence[str], now: int
+) -> None:
+    named = set(finished)
+    attempts = [t for t in loaded.tasks if t.task_id in named] + [c.task for c in plan.task_changes]
+    release(runtime, attempts, now=now)
 
 
 def _send(runtime: Runtime, dispatches: Sequence[Dispatch], now: int) -> None:

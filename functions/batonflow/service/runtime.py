@@ -15,6 +15,7 @@ from batonflow.clock import Clock, system_clock
 from batonflow.config import Settings
 from batonflow.queues.sqs import Queues
 from batonflow.store.definitions import DefinitionStore
+from batonflow.store.exec_slots import ExecSlots
 from batonflow.store.executions import ExecutionStore
 from batonflow.store.start_windows import StartWindows
 
@@ -30,6 +31,7 @@ class Runtime:
     definitions: DefinitionStore
     queues: Queues
     start_windows: StartWindows
+    exec_slots: ExecSlots
     clock: Clock = system_clock
     environment: Mapping[str, str] = field(default_factory=dict)
     """What ``${workflow.env.X}`` may read: only ``CONDUCTOR_ENV_*`` variables of the function."""
@@ -48,6 +50,7 @@ class Runtime:
             executions=ExecutionStore(dynamodb, settings.table),
             definitions=DefinitionStore(dynamodb, settings.table),
             start_windows=StartWindows(dynamodb, settings.table),
+            exec_slots=ExecSlots(dynamodb, settings.table),
             queues=Queues(
                 sqs,
                 queue_prefix=settings.queue_prefix,

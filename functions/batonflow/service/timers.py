@@ -11,6 +11,7 @@ import logging
 from collections.abc import Sequence
 
 from batonflow.model.wire import DeciderReason, TimerKind, TimerMessage
+from batonflow.service import concurrency
 from batonflow.service.runtime import Runtime
 
 logger = logging.getLogger(__name__)
@@ -38,8 +39,14 @@ def fire_timers(runtime: Runtime, timers: Sequence[TimerMessage], *, reason: Dec
     if wake_tasks:
         runtime.queues.wake_for_tasks(wake_tasks, reason)
     deliveries = [(t.task, 0) for t in due if t.kind == TimerKind.DISPATCH and t.task is not None]
+    gated = [(t.task, 0, t.limit or 0) for t in due if t.kind == TimerKind.ADMIT and t.task is not None]
+    if gated:
+        deliveries.extend(concurrency.admit(runtime, gated, now=now))
     if deliveries:
         runtime.queues.send_tasks(deliveries, now=now)
+    for timer in due:
+        if timer.kind == TimerKind.REVIEW and timer.definition:
+            concurrency.review(runtime, timer.definition, timer.workflow_id, now=now)
 
 
 def sweep(runtime: Runtime, *, grace_ms: int = SWEEP_GRACE_MS) -> int:

@@ -26,6 +26,7 @@ from batonflow.engine.ids import task_id_for
 from batonflow.engine.plan import NewRun, Plan
 from batonflow.model import Task, TaskStatus, Workflow, WorkflowStatus
 from batonflow.store.attrs import AttributeValue, Item, doc, get_doc, get_n, get_s, n, s
+from batonflow.store.batches import batch_write
 from batonflow.store.errors import ConflictError
 from batonflow.store.layout import (
     HEADER_SK,
@@ -282,13 +283,7 @@ class ExecutionStore:
         )
 
     def _batch_write(self, requests: Iterable[dict[str, Any]]) -> None:
-        """BatchWriteItem, 25 requests a call, until DynamoDB has taken every one (UnprocessedItems again)."""
-        pending_requests = list(requests)
-        for start in range(0, len(pending_requests), 25):
-            pending: dict[str, Any] = {self._table: pending_requests[start : start + 25]}
-            while pending:
-                response = self._client.batch_write_item(RequestItems=pending)
-                pending = response.get("UnprocessedItems") or {}
+        batch_write(self._client, self._table, requests)
 
     def _update_task(self, task: Task, *, expected: tuple[str, ...], wake_at: int | None = None) -> None:
         """Conditional write of a task's changing attributes; ``wake_at`` marks a deadline for the sweeper."""
