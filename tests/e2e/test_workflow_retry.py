@@ -114,3 +114,39 @@ def test_a_failed_workflow_is_rerun_from_its_failed_task_with_a_new_input(api: s
     kept, again = done["tasks"]
     assert kept["taskId"] == first["taskId"] and kept["status"] == "COMPLETED"
     assert again["taskId"] == calls[1]["taskId"] != failed_second["taskId"]
+
+
+def test_resuming_sub_workflow_tasks_retries_the_failed_child_and_the_parent_completes(api: str):
+    prefix = unique("resume")
+    child = {"name": f"{prefix}_child", "tasks": [task("work", name=f"{prefix}_w")]}
+    parent = {
+        "name": prefix,
+        "tasks": [task("sub", "SUB_WORKFLOW", subWorkflowParam={"name": f"{prefix}_child"})],
+        "outputParameters": {"attempt": "${sub.output.attempt}"},
+    }
+    register(api, child, parent, task_defs=[{"name": f"{prefix}_w", "retryCount": 0}])
+    calls: list[str] = []
+
+    def work(polled: dict) -> dict:
+        calls.append(polled["taskId"])
+        if len(calls) == 1:
+            raise RuntimeError("the child's first attempt fails")
+        return {"attempt": len(calls)}
+
+    with RestWorkers(api, {f"{prefix}_w": work}):
+        failed = run(api, prefix, {})
+        assert failed["status"] == "FAILED"
+        child_id = failed["tasks"][0]["subWorkflowId"]
+        response = requests.post(
+            f"{api}/workflow/{failed['workflowId']}/retry",
+            params={"resumeSubworkflowTasks": "true"},
+            timeout=HTTP_TIMEOUT_S,
+        )
+        assert response.status_code == 204, response.text
+        done = wait_for_terminal(api, failed["workflowId"])
+
+    assert (done["status"], done["output"]) == ("COMPLETED", {"attempt": 2})
+    [sub] = done["tasks"]  # the same task and the same child, not a new attempt
+    assert sub["subWorkflowId"] == child_id
+    child_run = wait_for_terminal(api, child_id)
+    assert [t["status"] for t in child_run["tasks"]] == ["FAILED", "COMPLETED"]

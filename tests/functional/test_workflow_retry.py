@@ -26,12 +26,12 @@ def test_retrying_a_running_workflow_is_a_404_that_changes_nothing(harness: Harn
     assert harness.api("GET", f"/api/workflow/{workflow_id}").json() == before
 
 
-def test_unknown_workflows_and_sub_workflow_resumption_are_refused(harness: Harness):
+def test_unknown_and_running_workflows_are_refused_with_or_without_sub_workflow_resumption(harness: Harness):
     workflow_id = start(harness)
     assert harness.api("POST", "/api/workflow/no-such-id/retry").status == 404
     response = harness.api("POST", f"/api/workflow/{workflow_id}/retry?resumeSubworkflowTasks=true")
-    assert response.status == 400
-    assert "resumeSubworkflowTasks" in response.json()["message"]
+    assert response.status == 404
+    assert response.json()["message"] == "Workflow is still running.  status=RUNNING"
 
 
 def fail_the_only_task(harness: Harness, workflow_id: str) -> dict:

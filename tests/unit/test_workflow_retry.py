@@ -8,7 +8,7 @@ from dataclasses import replace
 import pytest
 
 from batonflow.engine.plan import Plan
-from batonflow.engine.reopen import NOTHING_TO_RETRY, rerun, restart, retry
+from batonflow.engine.reopen import NOTHING_TO_RETRY, failed_child, rerun, restart, resume_sub_workflow, retry
 from batonflow.engine.state import WorkflowState
 from batonflow.errors import BadRequestError, ConflictError, NotFoundError
 from batonflow.model import RerunWorkflowRequest, TaskStatus, WorkflowStatus
@@ -344,3 +344,93 @@ def test_rerun_from_a_sub_workflow_task_starts_a_new_child():
     assert again.task_id != earlier.task_id and child.task.task_id == again.task_id
     assert child.workflow_id == again.sub_workflow_id != earlier.sub_workflow_id
     assert child.request["input"] == {"who": "bob"}
+
+
+SUB = {
+    "name": "child_task",
+    "taskReferenceName": "child",
+    "type": "SUB_WORKFLOW",
+    "subWorkflowParam": {"name": "child_flow", "version": 1},
+}
+
+
+def failed_at_child(*tasks: dict, child: dict = SUB) -> WorkflowState:
+    state, _ = step(new_workflow(definition([*tasks, child], task_defs=NO_RETRIES)), T0)
+    for task in tasks:
+        state, _ = step(worker_result(state, task["taskReferenceName"], T0 + 1), T0 + 1)
+    state = worker_result(state, "child", T0 + 2, status=TaskStatus.FAILED, reason="child failed")
+    state, _ = step(state, T0 + 2)
+    return state
+
+
+def test_a_child_running_again_puts_the_parents_task_back_in_progress_with_the_same_child():
+    state = failed_at_child({"name": "a", "taskReferenceName": "a"})
+    assert state.workflow.status == WorkflowStatus.FAILED
+    sub = current(state, "child")
+
+    plan = resume_sub_workflow(state, T0 + 10, sub.task_id)
+    state = apply(state, plan)
+    resumed = current(state, "child")
+    assert (resumed.task_id, resumed.status, resumed.sub_workflow_id) == (
+        sub.task_id,
+        TaskStatus.IN_PROGRESS,
+        sub.sub_workflow_id,
+    )
+    assert resumed.reason_for_incompletion is None and resumed.end_time == 0
+    assert plan.children == () and plan.new_tasks == ()  # the same child: nothing is started
+    change = plan.workflow
+    assert change is not None
+    assert (change.status, change.last_retried_time, change.clear_reason) == (
+        WorkflowStatus.RUNNING,
+        T0 + 10,
+        True,
+    )
+
+    state = worker_result(state, "child", T0 + 11, output={"y": 1})
+    state, _ = step(state, T0 + 11)
+    assert state.workflow.status == WorkflowStatus.COMPLETED
+
+
+def test_resuming_a_child_re_opens_the_parents_other_unsuccessful_tasks():
+    parallel = {
+        "name": "fork",
+        "taskReferenceName": "fork",
+        "type": "FORK_JOIN",
+        "forkTasks": [[SUB], [{"name": "right", "taskReferenceName": "right"}]],
+    }
+    join = {"name": "join", "taskReferenceName": "join", "type": "JOIN", "joinOn": ["child", "right"]}
+    state, _ = step(new_workflow(definition([parallel, join], task_defs=NO_RETRIES)), T0)
+    state = worker_result(state, "child", T0 + 1, status=TaskStatus.FAILED, reason="child failed")
+    state, _ = step(state, T0 + 1)
+    assert state.workflow.status == WorkflowStatus.FAILED
+    assert current(state, "right").status == TaskStatus.CANCELED
+
+    state = apply(state, resume_sub_workflow(state, T0 + 2, current(state, "child").task_id))
+    assert current(state, "join").status == TaskStatus.IN_PROGRESS
+    assert (current(state, "right").retry_count, current(state, "right").status) == (1, TaskStatus.SCHEDULED)
+    assert current(state, "child").retry_count == 0
+
+
+@pytest.mark.parametrize("why", ["optional", "superseded", "waiting"])
+def test_a_parent_is_left_alone_when_its_task_does_not_wait_for_that_child(why: str):
+    if why == "optional":
+        state = failed_at_child(child={**SUB, "optional": True})
+        task_id = current(state, "child").task_id
+        assert state.workflow.status == WorkflowStatus.COMPLETED
+    elif why == "superseded":
+        state, _ = step(new_workflow(definition([SUB], task_defs={"child_task": {"retryCount": 1}})), T0)
+        task_id = current(state, "child").task_id
+        state = worker_result(state, "child", T0 + 1, status=TaskStatus.FAILED, reason="child failed")
+        state, _ = step(state, T0 + 1)
+        assert current(state, "child").task_id != task_id  # the parent went on with a new child
+    else:
+        state, _ = step(new_workflow(definition([SUB])), T0)
+        task_id = current(state, "child").task_id
+    assert resume_sub_workflow(state, T0 + 5, task_id).is_empty
+    assert resume_sub_workflow(state, T0 + 5, "no-such-task").is_empty
+
+
+def test_resumption_looks_for_the_child_of_the_first_unsuccessful_task():
+    state = failed_at_child({"name": "a", "taskReferenceName": "a"})
+    assert failed_child(state.workflow) == current(state, "child").sub_workflow_id
+    assert failed_child(failed_at_b().workflow) is None  # the first failed task is no sub-workflow

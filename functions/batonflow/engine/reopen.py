@@ -35,9 +35,13 @@ at once); the caller then wakes the decider, which schedules what follows — in
 heads and the JOIN of a kept static fork, when they were discarded for coming after the target (a fork's
 successors are its branch heads and its JOIN, which exist already in any other case).
 
-Not supported: ``resumeSubworkflowTasks=true`` (retrying the deepest failed child instead): refused; a rerun
-task id is not looked up in child workflows (Conductor searches them): it must be a task of this workflow;
-a rerun from a task inside a DO_WHILE body or a dynamic fork's branch is refused (``_check_rerun_target``).
+A child that runs again (retried, restarted or rerun) re-opens its parent (``resume_sub_workflow``), and
+the service repeats that up the chain of parents. ``resumeSubworkflowTasks=true`` retries the deepest
+failed child instead of the workflow (``failed_child`` finds the next one down).
+
+Not supported: a rerun task id is not looked up in child workflows (Conductor searches them): it must be
+a task of this workflow; a rerun from a task inside a DO_WHILE body or a dynamic fork's branch is refused
+(``_check_rerun_target``).
 """
 
 from __future__ import annotations
@@ -52,7 +56,7 @@ from batonflow.engine.operators import operator_for
 from batonflow.engine.plan import NewRun, Plan, WorkflowChange
 from batonflow.engine.state import WorkflowState
 from batonflow.errors import BadRequestError, ConflictError, NotFoundError
-from batonflow.model import RerunWorkflowRequest, Task, TaskStatus, WorkflowDef, WorkflowStatus
+from batonflow.model import RerunWorkflowRequest, Task, TaskStatus, Workflow, WorkflowDef, WorkflowStatus
 
 _RETRIED = (
     TaskStatus.FAILED,
@@ -77,22 +81,81 @@ def retry(state: WorkflowState, now: int) -> Plan:
     decision = Decision(state, now, operator_for)
     if not decision.tasks():
         raise ConflictError(f"Workflow {workflow.workflow_id} has not started any task")
+    unsuccessful = _unsuccessful(decision)
+    if not unsuccessful and workflow.status != WorkflowStatus.TIMED_OUT:
+        raise ConflictError(NOTHING_TO_RETRY)
+    _run_again(decision)
+    for task in unsuccessful:
+        _reopen(decision, task)
+    return decision.plan()
+
+
+def resume_sub_workflow(state: WorkflowState, now: int, task_id: str) -> Plan:
+    """The child of SUB_WORKFLOW attempt ``task_id`` runs again (it was retried, restarted or rerun): the
+    attempt waits for it again, IN_PROGRESS in place with the same child, and a finished workflow is
+    re-opened as by ``retry`` — its other unsuccessful tasks too — so the child's outcome carries on
+    through it (Conductor's ``updateAndPushParents``).
+
+    Nothing changes (an empty plan) for an optional task (its failure did not stop the workflow), an
+    attempt that is not its reference's latest (the workflow went on with a newer one) or one that waits
+    already.
+    """
+    decision = Decision(state, now, operator_for)
+    if not decision.has_task(task_id):
+        return decision.plan()
+    task = decision.task(task_id)
+    optional = task.workflow_task is not None and task.workflow_task.optional
+    latest = decision.latest(task.reference_task_name)
+    if optional or task.status == TaskStatus.IN_PROGRESS or latest is None or latest.task_id != task_id:
+        return decision.plan()
+    if state.workflow.status.is_terminal:
+        _run_again(decision)
+        for other in _unsuccessful(decision):
+            if other.task_id != task_id:
+                _reopen(decision, other)
+    decision.update_task(_in_progress(task, now))
+    return decision.plan()
+
+
+def failed_child(workflow: Workflow) -> str | None:
+    """The child to retry instead of ``workflow`` under ``resumeSubworkflowTasks=true``: the child of its
+    first unsuccessful task if that task has one, a SUB_WORKFLOW (Conductor looks no further than the
+    first)."""
+    latest: dict[str, Task] = {}
+    for task in workflow.tasks:
+        known = latest.get(task.reference_task_name)
+        if known is None or (task.retry_count, task.seq) > (known.retry_count, known.seq):
+            latest[task.reference_task_name] = task
+    unsuccessful = sorted((t for t in latest.values() if t.status in _RETRIED), key=lambda t: t.seq)
+    return unsuccessful[0].sub_workflow_id if unsuccessful else None
+
+
+def _unsuccessful(decision: Decision) -> list[Task]:
+    return [task for task in decision.latest_attempts() if task.status in _RETRIED]
+
+
+def _run_again(decision: Decision) -> None:
     decision.reopen(
         WorkflowChange(
             status=WorkflowStatus.RUNNING,
             end_time=0,
-            last_retried_time=now,
+            last_retried_time=decision.now,
             clear_reason=True,
             failed_reference_task_names=(),
             failed_task_names=(),
         )
     )
-    unsuccessful = [task for task in decision.latest_attempts() if task.status in _RETRIED]
-    if not unsuccessful and workflow.status != WorkflowStatus.TIMED_OUT:
-        raise ConflictError(NOTHING_TO_RETRY)
-    for task in unsuccessful:
-        _reopen(decision, task)
-    return decision.plan()
+
+
+def _in_progress(task: Task, now: int) -> Task:
+    return task.model_copy(
+        update={
+            "status": TaskStatus.IN_PROGRESS,
+            "end_time": 0,
+            "reason_for_incompletion": None,
+            "update_time": now,
+        }
+    )
 
 
 def _reopen(decision: Decision, task: Task) -> None:
@@ -100,15 +163,7 @@ def _reopen(decision: Decision, task: Task) -> None:
     if operator.retriable and operator.retry(decision, task, 0) is not None:
         decision.update_task(decision.task(task.task_id).model_copy(update={"retried": True}))
         return
-    reopened = task.model_copy(
-        update={
-            "status": TaskStatus.IN_PROGRESS,
-            "end_time": 0,
-            "reason_for_incompletion": None,
-            "update_time": decision.now,
-        }
-    )
-    decision.update_task(reopened)
+    decision.update_task(_in_progress(task, decision.now))
 
 
 def restart(state: WorkflowState, now: int, *, definition: WorkflowDef | None = None) -> Plan:
