@@ -31,6 +31,7 @@ EXPECTED = [
     "TaskResult",
     "TaskResultStatus",
     "TaskStatus",
+    "TaskSummary",
     "TaskTimeoutPolicy",
     "TaskType",
     "ValidationErrorItem",

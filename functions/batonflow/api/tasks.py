@@ -1,5 +1,6 @@
 """``/api/tasks``: polling and results for REST workers such as conductor-python (REFERENCE §5.3, §5.7), and
-updates by workflow id and task reference (how WAIT and HUMAN tasks are usually completed)."""
+updates by workflow id and task reference (how WAIT and HUMAN tasks are usually completed), and task
+search."""
 
 from __future__ import annotations
 
@@ -11,9 +12,9 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from batonflow.api.params import json_body, path_value, query, query_int, text_body
 from batonflow.api.responses import empty_response, json_response, text_response
 from batonflow.errors import BadRequestError, NotFoundError
-from batonflow.model import TaskResult
+from batonflow.model import SearchResult, Task, TaskResult, TaskSummary
 from batonflow.model.wire import ResultMessage
-from batonflow.service import signals, tasks
+from batonflow.service import signals, task_search, tasks
 from batonflow.service.metadata import parse
 from batonflow.service.runtime import Runtime
 
@@ -45,6 +46,7 @@ def _output_map(body: Any) -> dict[str, Any]:
 
 def task_router(runtime: Runtime) -> Router:
     router = Router()
+    _add_search_routes(router, runtime)  # literal ``search`` segments before ``/api/tasks/<task_id>``
 
     def apply(body: Any) -> tasks.ResultOutcome:
         outcome = tasks.apply_result(runtime, _result_message(body))
@@ -159,3 +161,28 @@ def _add_reference_routes(router: Router, runtime: Runtime) -> None:
             worker_id=query(router, "workerid"),
         )
         return json_response(workflow)
+
+
+def _add_search_routes(router: Router, runtime: Runtime) -> None:
+    """Task search (REFERENCE §5.3), scoped to workflows (see :mod:`batonflow.service.task_search`)."""
+
+    def search_page() -> task_search.TaskPage:
+        return task_search.search(
+            runtime,
+            task_search.parse_query(query(router, "query")),
+            free_text=query(router, "freeText"),
+            sort=task_search.parse_sort(query(router, "sort")),
+            start=query_int(router, "start", 0) or 0,
+            size=query_int(router, "size", task_search.DEFAULT_SIZE) or 0,
+        )
+
+    @router.get("/api/tasks/search")
+    def search() -> Response:
+        page = search_page()
+        summaries = [TaskSummary.from_task(t) for t in page.tasks]
+        return json_response(SearchResult[TaskSummary](total_hits=page.total_hits, results=summaries))
+
+    @router.get("/api/tasks/search-v2")
+    def search_v2() -> Response:
+        page = search_page()
+        return json_response(SearchResult[Task](total_hits=page.total_hits, results=page.tasks))

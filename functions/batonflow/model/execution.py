@@ -1,7 +1,7 @@
 """Executions, and the requests and responses of the REST API (REFERENCE 1.6, 1.7, 1.9).
 
 Fields follow ``common/metadata/tasks/{Task,TaskResult,TaskExecLog}.java``, ``common/run/{Workflow,
-WorkflowSummary,SearchResult}.java``, ``common/metadata/workflow/StartWorkflowRequest.java``,
+WorkflowSummary,TaskSummary,SearchResult}.java``, ``common/metadata/workflow/StartWorkflowRequest.java``,
 ``common/model/BulkResponse.java`` and ``common/validation/{ErrorResponse,ValidationError}.java``.
 
 What Conductor computes in getters is computed here too, so that it can never disagree with the stored
@@ -278,6 +278,64 @@ class WorkflowSummary(ConductorModel):
             task_to_domain=dict(wf.task_to_domain),
             idempotency_key=wf.idempotency_key,
             parent_workflow_id=wf.parent_workflow_id or "",
+        )
+
+
+class TaskSummary(ConductorModel):
+    """A task search row (``common/run/TaskSummary.java``). Times are GMT strings and ``input``/``output``
+    are JSON *strings*, as in :class:`WorkflowSummary`."""
+
+    workflow_id: str | None = None
+    workflow_type: str | None = None
+    correlation_id: str | None = None
+    scheduled_time: str | None = None
+    start_time: str | None = None
+    update_time: str | None = None
+    end_time: str | None = None
+    status: TaskStatus | None = None
+    reason_for_incompletion: str | None = None
+    execution_time: int = 0
+    queue_wait_time: int = 0
+    task_def_name: str | None = None
+    task_type: str | None = None
+    input: str | None = None
+    output: str | None = None
+    task_id: str | None = None
+    external_input_payload_storage_path: str | None = None
+    external_output_payload_storage_path: str | None = None
+    workflow_priority: int = 0
+    domain: str | None = None
+
+    @classmethod
+    def from_task(cls, task: Task) -> TaskSummary:
+        """Java's ``new TaskSummary(task)``.
+
+        Unlike WorkflowSummary, Java formats all four times unconditionally, so a time not reached yet
+        reads ``1970-01-01T00:00:00.000Z``; kept, since clients parse these strings. ``queueWaitTime`` is
+        Java's getter without its clock-dependent branch: start minus scheduled time once started.
+        """
+        started = task.start_time > 0 and task.scheduled_time > 0
+        return cls(
+            workflow_id=task.workflow_instance_id,
+            workflow_type=task.workflow_type,
+            correlation_id=task.correlation_id,
+            scheduled_time=_gmt(task.scheduled_time),
+            start_time=_gmt(task.start_time),
+            update_time=_gmt(task.update_time),
+            end_time=_gmt(task.end_time),
+            status=task.status,
+            reason_for_incompletion=task.reason_for_incompletion,
+            execution_time=task.end_time - task.start_time if task.end_time > 0 else 0,
+            queue_wait_time=task.queue_wait_time or (task.start_time - task.scheduled_time if started else 0),
+            task_def_name=task.task_def_name,
+            task_type=task.task_type,
+            input=to_json(task.input_data).decode(),
+            output=to_json(task.output_data).decode(),
+            task_id=task.task_id,
+            external_input_payload_storage_path=task.external_input_payload_storage_path or None,
+            external_output_payload_storage_path=task.external_output_payload_storage_path or None,
+            workflow_priority=task.workflow_priority,
+            domain=task.domain,
         )
 
 

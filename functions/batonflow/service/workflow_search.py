@@ -30,9 +30,10 @@ the returned rows are read from the table, so they show the current state.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from typing import TypeVar
 
 from batonflow.errors import BadRequestError
 from batonflow.model import Workflow, WorkflowStatus
@@ -52,8 +53,12 @@ _SETS = {"workflowType": "workflow_types", "status": "statuses", "correlationId"
 _TIME_OPERATORS = (">", ">=", "<", "<=")
 _PUNCTUATION = frozenset({*_TIME_OPERATORS, "=", "!=", "(", ")", ","})
 _MAX_EPOCH_MS = 10**15
-_MAX_KEY_TEXT = 1024
+MAX_KEY_TEXT = 1024
 """Longer free text is no id nor correlation id Baton stores (DynamoDB keys end at 2048 bytes)."""
+
+Parsed = TypeVar("Parsed")
+Clause = Callable[[list[str], int, Parsed], tuple[Parsed, int]]
+"""Reads one clause at a token position into the query parsed so far: the new query and the next position."""
 
 
 @dataclass(frozen=True)
@@ -92,29 +97,39 @@ class SearchQuery:
 
 def parse_query(text: str | None) -> SearchQuery:
     """Parse a Conductor search ``query``; BadRequestError names what is not supported."""
+    return parse_clauses(text, SearchQuery(), workflow_clause)
+
+
+def parse_clauses(text: str | None, parsed: Parsed, clause: Clause[Parsed]) -> Parsed:
+    """Read the ``AND``-joined clauses of ``text`` into ``parsed``, one ``clause`` call each (the grammar
+    shared by workflow and task search)."""
     tokens = _tokenize(text or "")
-    parsed = SearchQuery()
     position = 0
     while position < len(tokens):
         if position:
             if tokens[position].upper() != "AND":
                 raise BadRequestError(f"Unsupported search query: expected AND, found '{tokens[position]}'")
             position += 1
-        parsed, position = _clause(tokens, position, parsed)
+        parsed, position = clause(tokens, position, parsed)
     return parsed
 
 
-def parse_sort(text: str | None) -> tuple[tuple[str, bool], ...]:
+def parse_sort(
+    text: str | None,
+    *,
+    fields: tuple[str, ...] = SORT_FIELDS,
+    default: tuple[tuple[str, bool], ...] = DEFAULT_SORT,
+) -> tuple[tuple[str, bool], ...]:
     """``field:ASC|DESC`` terms separated by ``|`` (or ``,``) into ``(field, ascending)`` pairs."""
     if not text or not text.strip():
-        return DEFAULT_SORT
+        return default
     keys = []
     for term in re.split(r"[|,]", text):
         field, _, direction = term.strip().partition(":")
         direction = direction.strip().upper() or "ASC"
-        if field not in SORT_FIELDS or direction not in ("ASC", "DESC"):
+        if field not in fields or direction not in ("ASC", "DESC"):
             raise BadRequestError(
-                f"Unsupported sort '{term.strip()}': use {' or '.join(SORT_FIELDS)} with :ASC or :DESC"
+                f"Unsupported sort '{term.strip()}': use {' or '.join(fields)} with :ASC or :DESC"
             )
         keys.append((field, direction == "ASC"))
     return tuple(keys)
@@ -140,15 +155,12 @@ def _value(token: str) -> str:
     return token[1:-1] if token[:1] in ("'", '"') and len(token) >= 2 else token
 
 
-def _clause(tokens: list[str], position: int, parsed: SearchQuery) -> tuple[SearchQuery, int]:
-    if position + 2 >= len(tokens):
-        raise BadRequestError(f"Unsupported search query: incomplete clause '{' '.join(tokens[position:])}'")
+def workflow_clause(tokens: list[str], position: int, parsed: SearchQuery) -> tuple[SearchQuery, int]:
+    """One clause of a workflow search (a :data:`Clause`)."""
+    require_clause(tokens, position)
     field, operator = tokens[position], tokens[position + 1].upper()
     if field in _SETS and operator in ("=", "IN"):
-        if operator == "=":
-            values, position = [_value(tokens[position + 2])], position + 3
-        else:
-            values, position = _value_list(tokens, position + 2)
+        values, position = clause_values(tokens, position)
         return _constrain(parsed, field, values), position
     if field == "startTime" and operator in _TIME_OPERATORS:
         return _bound(parsed, operator, _epoch_ms(_value(tokens[position + 2]))), position + 3
@@ -156,6 +168,20 @@ def _clause(tokens: list[str], position: int, parsed: SearchQuery) -> tuple[Sear
         f"Unsupported search clause '{field} {tokens[position + 1]}': use workflowType, status or "
         "correlationId with = or IN (...), and startTime with >, >=, < or <=, joined by AND"
     )
+
+
+def require_clause(tokens: list[str], position: int) -> None:
+    """Refuse a clause cut short: a field, an operator and a value at least."""
+    if position + 2 >= len(tokens):
+        raise BadRequestError(f"Unsupported search query: incomplete clause '{' '.join(tokens[position:])}'")
+
+
+def clause_values(tokens: list[str], position: int) -> tuple[list[str], int]:
+    """The values of the ``field = v`` or ``field IN (v, ...)`` clause at ``position``, and the position
+    after it."""
+    if tokens[position + 1] == "=":
+        return [_value(tokens[position + 2])], position + 3
+    return _value_list(tokens, position + 2)
 
 
 def _value_list(tokens: list[str], position: int) -> tuple[list[str], int]:
@@ -234,25 +260,11 @@ def search(
     size: int = DEFAULT_SIZE,
 ) -> SearchPage:
     """The workflows matching ``query`` and ``free_text``, sorted, from ``start``, at most ``size``."""
-    if start < 0:
-        raise BadRequestError(f"start must not be negative: {start}")
-    if not 0 <= size <= MAX_SIZE:
-        raise BadRequestError(f"size must be between 0 and {MAX_SIZE}: {size}")
+    check_page(start, size)
     if query.empty_window:
         return SearchPage(0, [])
     executions = runtime.executions
-    text = (free_text or "").strip()
-    loaded: dict[str, Workflow] = {}
-    if text and text != "*":
-        ids = [text, *executions.workflow_ids_with_correlation(text)] if len(text) <= _MAX_KEY_TEXT else []
-        loaded = {i: w for i, w in executions.load_headers(ids).items() if query.matches(w)}
-        created = {i: w.create_time for i, w in loaded.items()}
-    elif query.correlation_ids is not None:
-        ids = [i for c in sorted(query.correlation_ids) for i in executions.workflow_ids_with_correlation(c)]
-        loaded = {i: w for i, w in executions.load_headers(ids).items() if query.matches(w)}
-        created = {i: w.create_time for i, w in loaded.items()}
-    else:
-        created = dict(_index_matches(runtime, query))
+    created, loaded = matching(runtime, query, free_text=free_text)
     if any(field == "updateTime" for field, _ in sort):
         loaded.update(executions.load_headers(i for i in created if i not in loaded))
         created = {i: t for i, t in created.items() if i in loaded}  # removed since the index was read
@@ -260,6 +272,31 @@ def search(
     page = ordered[start : start + size]
     loaded.update(executions.load_headers(i for i in page if i not in loaded))
     return SearchPage(len(ordered), [loaded[i] for i in page if i in loaded])
+
+
+def check_page(start: int, size: int) -> None:
+    """Refuse a negative ``start`` and a ``size`` outside 0..MAX_SIZE, as Conductor does."""
+    if start < 0:
+        raise BadRequestError(f"start must not be negative: {start}")
+    if not 0 <= size <= MAX_SIZE:
+        raise BadRequestError(f"size must be between 0 and {MAX_SIZE}: {size}")
+
+
+def matching(
+    runtime: Runtime, query: SearchQuery, *, free_text: str | None = None
+) -> tuple[dict[str, int], dict[str, Workflow]]:
+    """The create time of every workflow matching ``query`` and ``free_text``, by id (unsorted), and the
+    headers read on the way, by id (those of the ``freeText`` and ``correlationId`` paths)."""
+    executions = runtime.executions
+    text = (free_text or "").strip()
+    if text and text != "*":
+        ids = [text, *executions.workflow_ids_with_correlation(text)] if len(text) <= MAX_KEY_TEXT else []
+    elif query.correlation_ids is not None:
+        ids = [i for c in sorted(query.correlation_ids) for i in executions.workflow_ids_with_correlation(c)]
+    else:
+        return dict(_index_matches(runtime, query)), {}
+    loaded = {i: w for i, w in executions.load_headers(ids).items() if query.matches(w)}
+    return {i: w.create_time for i, w in loaded.items()}, loaded
 
 
 def _index_matches(runtime: Runtime, query: SearchQuery) -> Iterable[tuple[str, int]]:
