@@ -88,6 +88,38 @@ def set_variable(ref: str, **variables: Any) -> dict[str, Any]:
     return task(ref, "SET_VARIABLE", inputParameters=variables)
 
 
+def poll_task(
+    api: str, task_type: str, worker_id: str = "e2e-poller", within_s: float = TIMEOUT_S
+) -> dict[str, Any]:
+    """Poll ``task_type`` as a REST worker until one task is handed out; fail the test after ``within_s``."""
+    deadline = time.monotonic() + within_s
+    while True:
+        polled = poll_once(api, task_type, worker_id)
+        if polled:
+            return polled[0]
+        assert time.monotonic() < deadline, f"no {task_type} task handed out within {within_s}s"
+
+
+def poll_once(api: str, task_type: str, worker_id: str = "e2e-poller") -> list[dict[str, Any]]:
+    """One batch poll of at most one task, waiting up to 100 ms (what conductor-python sends)."""
+    params: dict[str, str | int] = {"count": 1, "timeout": 100, "workerid": worker_id}
+    response = requests.get(f"{api}/tasks/poll/batch/{task_type}", params=params, timeout=HTTP_TIMEOUT_S)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def update_task(api: str, polled: dict[str, Any], status: str, **fields: Any) -> None:
+    """``POST /tasks`` for a polled task; ``fields`` are TaskResult fields (``outputData``, ...)."""
+    result = {
+        "workflowInstanceId": polled["workflowInstanceId"],
+        "taskId": polled["taskId"],
+        "status": status,
+        **fields,
+    }
+    response = requests.post(f"{api}/tasks", json=result, timeout=HTTP_TIMEOUT_S)
+    assert response.status_code == 200, response.text
+
+
 # A REST worker's handler maps a polled task to its output; raising fails the task with the message.
 Handler = Callable[[dict[str, Any]], dict[str, Any]]
 

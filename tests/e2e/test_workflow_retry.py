@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import requests
 
 from tests.e2e.helpers import (
@@ -14,6 +15,8 @@ from tests.e2e.helpers import (
     unique,
     wait_for_terminal,
 )
+
+pytestmark = pytest.mark.e2e
 
 
 def test_a_failed_workflow_is_retried_at_its_failed_task_and_completes(api: str):

@@ -228,6 +228,37 @@ def test_a_finished_workflow_is_removed_too(harness: Harness):
     assert partition(harness, workflow_id) == []
 
 
+def test_terminate_remove_terminates_then_deletes_and_refuses_a_completed_workflow(harness: Harness):
+    running = start(harness)
+    done = start(harness, ONE_STEP)
+    complete(harness, "solo", {})
+
+    response = harness.api("DELETE", f"/api/workflow/{running}/terminate-remove?reason=cleanup", {})
+    assert (response.status, response.text) == (200, "")
+    assert partition(harness, running) == []
+    assert harness.api("GET", "/api/tasks/poll/batch/step_a?count=1").json() == []
+
+    assert_error(
+        harness.api("DELETE", f"/api/workflow/{done}/terminate-remove", {}),
+        409,
+        "Cannot terminate a COMPLETED workflow.",
+    )
+    assert workflow(harness, done)["status"] == "COMPLETED"
+
+
+def test_bulk_remove_and_terminate_remove_report_each_id(harness: Harness):
+    first, second, third = start(harness), start(harness), start(harness)
+
+    removed = harness.api("DELETE", "/api/workflow/bulk/remove", [first, "nope"])
+    assert removed.json()["bulkSuccessfulResults"] == [first]
+    assert removed.json()["bulkErrorResults"] == {"nope": "No such workflow found by id: nope"}
+
+    response = harness.api("DELETE", "/api/workflow/bulk/terminate-remove?reason=x", [second, third, first])
+    assert response.json()["bulkSuccessfulResults"] == [second, third]
+    assert response.json()["bulkErrorResults"] == {first: f"No such workflow found by id: {first}"}
+    assert [partition(harness, w) for w in (first, second, third)] == [[], [], []]
+
+
 # -- bulk -------------------------------------------------------------------------------------------------
 def test_bulk_pause_reports_each_id_on_its_own(harness: Harness):
     running, finished = start(harness), start(harness)

@@ -1,5 +1,5 @@
-"""Pause, resume and remove: ``/api/workflow/{id}/...``; those and retry, restart, terminate in bulk:
-``/api/workflow/bulk/...`` (REFERENCE §5.2, §5.4).
+"""Pause, resume, remove and terminate-remove: ``/api/workflow/{id}/...``; those and retry, restart,
+terminate in bulk: ``/api/workflow/bulk/...`` (REFERENCE §5.2, §5.4).
 
 The bulk routes are literal paths, which the resolver matches before ``/api/workflow/<id>/...``.
 ``archiveWorkflow`` on remove is accepted and has no effect: Baton keeps no separate archive or index,
@@ -48,6 +48,16 @@ def workflow_lifecycle_router(runtime: Runtime) -> Router:
             lifecycle.restart_workflows(runtime, workflow_ids, use_latest_definitions=latest)
         )
 
+    @router.delete("/api/workflow/bulk/remove")
+    def bulk_remove() -> Response:
+        return json_response(lifecycle.remove_workflows(runtime, _workflow_ids(router, "removeWorkflow")))
+
+    @router.delete("/api/workflow/bulk/terminate-remove")
+    def bulk_terminate_remove() -> Response:
+        workflow_ids = _workflow_ids(router, "terminateRemove")
+        reason = query(router, "reason")
+        return json_response(lifecycle.terminate_and_remove_workflows(runtime, workflow_ids, reason))
+
     @router.put("/api/workflow/<workflow_id>/pause")
     def pause(workflow_id: str) -> Response:
         lifecycle.pause_workflow(runtime, path_value(workflow_id))
@@ -61,6 +71,11 @@ def workflow_lifecycle_router(runtime: Runtime) -> Router:
     @router.delete("/api/workflow/<workflow_id>/remove")
     def remove(workflow_id: str) -> Response:
         lifecycle.remove_workflow(runtime, path_value(workflow_id))
+        return empty_response()
+
+    @router.delete("/api/workflow/<workflow_id>/terminate-remove")
+    def terminate_remove(workflow_id: str) -> Response:
+        lifecycle.terminate_and_remove_workflow(runtime, path_value(workflow_id), query(router, "reason"))
         return empty_response()
 
     return router

@@ -62,6 +62,25 @@ def remove_workflow(runtime: Runtime, workflow_id: str) -> None:
         raise NotFoundError(f"No such workflow found by id: {workflow_id}")
 
 
+def terminate_and_remove_workflow(runtime: Runtime, workflow_id: str, reason: str | None) -> None:
+    """Terminate (its children too, as any terminate), then remove; a COMPLETED workflow is refused (409)
+    by the terminate and stays."""
+    terminate_workflow(runtime, workflow_id, reason)
+    remove_workflow(runtime, workflow_id)
+
+
+def remove_workflows(runtime: Runtime, workflow_ids: Iterable[str]) -> BulkResponse:
+    return _each(workflow_ids, lambda workflow_id: remove_workflow(runtime, workflow_id))
+
+
+def terminate_and_remove_workflows(
+    runtime: Runtime, workflow_ids: Iterable[str], reason: str | None
+) -> BulkResponse:
+    return _each(
+        workflow_ids, lambda workflow_id: terminate_and_remove_workflow(runtime, workflow_id, reason)
+    )
+
+
 def pause_workflows(runtime: Runtime, workflow_ids: Iterable[str]) -> BulkResponse:
     return _each(workflow_ids, lambda workflow_id: pause_workflow(runtime, workflow_id))
 
