@@ -11,6 +11,8 @@ TABLE_ENV = "BATON_TABLE"
 DECIDER_QUEUE_ENV = "BATON_DECIDER_QUEUE_URL"
 TIMER_QUEUE_ENV = "BATON_TIMER_QUEUE_URL"
 BUCKET_ENV = "BATON_BUCKET"
+RETENTION_DAYS_ENV = "BATON_RETENTION_DAYS"
+_SECONDS_PER_DAY = 86400
 
 
 @dataclass(frozen=True)
@@ -21,6 +23,8 @@ class Settings:
     results_queue_url: str
     timer_queue_url: str
     bucket: str = ""
+    retention_s: int = 0
+    """How long a finished workflow is kept (DynamoDB TTL); 0 keeps it forever."""
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -32,4 +36,11 @@ class Settings:
             results_queue_url=env[RESULTS_QUEUE_ENV],
             timer_queue_url=env[TIMER_QUEUE_ENV],
             bucket=env.get(BUCKET_ENV, ""),
+            retention_s=retention_seconds(env.get(RETENTION_DAYS_ENV, "0")),
         )
+
+
+def retention_seconds(days: str) -> int:
+    """The template's ``WorkflowRetentionDays`` in seconds. Fractions of a day are allowed (a short-lived
+    test stack uses a second's worth); anything at or below zero means keep forever."""
+    return max(0, round(float(days) * _SECONDS_PER_DAY))

@@ -35,6 +35,7 @@ FUNCTIONS = (
     "TimerFunction",
     "SweeperFunction",
     "SystemTaskFunction",
+    "ReaperFunction",
 )
 WAIT_S = 10
 
@@ -304,6 +305,64 @@ def test_pump_runs_the_event_sources_without_threads(external: str) -> None:
     assert bodies == {"CompleteFunction": ["r1", "r2"], "TimerFunction": ["t1"]}
 
 
+def test_ttl_deletions_reach_the_stream_function_through_its_filter(external: str) -> None:
+    stubs = Stubs()
+    with quiet_stack(external, stack_name="ttl-test", handlers=stubs.handlers()) as stack:
+        dynamodb, table = stack.client("dynamodb"), stack.resources["BatonTable"].ref
+        items = {
+            ("WF#old", "#HEADER"): 1000,  # expired header: deleted, reaches the reaper
+            ("WF#old", "T#t1"): 1000,  # expired, but not a header: deleted, filtered out
+            ("WF#new", "#HEADER"): 3000,  # not yet
+            ("WF#kept", "#HEADER"): None,  # no TTL at all
+        }
+        for (pk, sk), expires in items.items():
+            item = {"PK": {"S": pk}, "SK": {"S": sk}}
+            if expires is not None:
+                item["expiresAt"] = {"N": str(expires)}
+            dynamodb.put_item(TableName=table, Item=item)
+
+        assert stack.expire(now_s=2000) == 2
+        stack.pump()
+        assert stack.expire(now_s=2000) == 0
+
+        left = dynamodb.scan(TableName=table, ProjectionExpression="PK")["Items"]
+        stream_arn = stack.resources["BatonTable"].attributes["StreamArn"]
+
+    assert sorted(item["PK"]["S"] for item in left) == ["WF#kept", "WF#new"]
+    [(event, context)] = stubs.calls["ReaperFunction"]
+    [record] = event["Records"]
+    assert record["eventName"] == "REMOVE" and record["eventSource"] == "aws:dynamodb"
+    assert record["eventSourceARN"] == stream_arn
+    assert record["dynamodb"]["Keys"] == {"PK": {"S": "WF#old"}, "SK": {"S": "#HEADER"}}
+    assert isinstance(record["dynamodb"]["ApproximateCreationDateTime"], int)
+    assert context.function_name == "ttl-test-ReaperFunction"
+
+
+def test_a_failed_stream_batch_is_delivered_again(external: str) -> None:
+    stubs = Stubs()
+    handlers = stubs.handlers()
+    reaper = handlers["ReaperFunction"]
+    failures = iter([RuntimeError("first try fails")])
+
+    def flaky(event: Any, context: Any) -> Any:
+        error = next(failures, None)
+        if error is not None:
+            raise error
+        return reaper(event, context)
+
+    handlers["ReaperFunction"] = flaky
+    with quiet_stack(external, stack_name="stream-retry", handlers=handlers, failure_backoff_s=0) as stack:
+        dynamodb, table = stack.client("dynamodb"), stack.resources["BatonTable"].ref
+        key = {"PK": {"S": "WF#x"}, "SK": {"S": "#HEADER"}}
+        dynamodb.put_item(TableName=table, Item=key)
+        dynamodb.delete_item(TableName=table, Key=key)
+
+        stack.pump()
+
+    [(event, _)] = stubs.calls["ReaperFunction"]
+    assert [record["dynamodb"]["Keys"] for record in event["Records"]] == [key]
+
+
 def test_public_surface() -> None:
     import batonflow.emulator
     import batonflow.infra
@@ -326,6 +385,9 @@ def test_public_surface() -> None:
         "ScheduleRunner",
         "SqsPoller",
         "SqsSource",
+        "StreamPoller",
+        "StreamSource",
+        "TtlSweeper",
         "WORKER_VARIABLES",
         "direct_invoke",
         "import_handler",
@@ -338,6 +400,7 @@ def test_public_surface() -> None:
         "AwsClients",
         "DEFAULT_REGION",
         "DEFAULT_STACK_NAME",
+        "DynamoDbEvent",
         "FunctionSpec",
         "HttpApiEvent",
         "InfraError",

@@ -26,6 +26,7 @@ from batonflow.infra import (
 )
 
 REGION = "us-east-1"
+TABLE = "AWS::DynamoDB::Table"
 
 
 @pytest.fixture(scope="module")
@@ -73,6 +74,11 @@ def test_tables_match_the_template(clients: AwsClients, template: Template, stac
             "AttributeName": props["TimeToLiveSpecification"]["AttributeName"],
         }
         assert stack.resources[name].attributes["Arn"] == table["TableArn"]
+        assert table["StreamSpecification"] == {
+            "StreamEnabled": True,
+            "StreamViewType": props["StreamSpecification"]["StreamViewType"],
+        }
+        assert stack.resources[name].attributes["StreamArn"] == table["LatestStreamArn"]
 
 
 def test_queues_match_the_template(clients: AwsClients, template: Template, stack: ProvisionedStack) -> None:
@@ -172,6 +178,28 @@ def test_an_existing_table_gets_the_indexes_the_template_gained(
         assert {
             i["IndexName"]: (i["KeySchema"], i["Projection"]) for i in table["GlobalSecondaryIndexes"]
         } == {i["IndexName"]: (i["KeySchema"], i["Projection"]) for i in props["GlobalSecondaryIndexes"]}
+
+
+def test_an_existing_table_gets_the_stream_the_template_gained(
+    clients: AwsClients, template: Template
+) -> None:
+    older = copy.deepcopy(dict(template.document))
+    for resource in older["Resources"].values():
+        if resource["Type"] == "AWS::DynamoDB::Table":
+            del resource["Properties"]["StreamSpecification"]
+    before = provision(Template(document=older), session_or_clients=clients, stack_name="prov-stream")
+    assert not any("StreamArn" in before.resources[name].attributes for name in resources_of(template, TABLE))
+
+    stack = provision(template, session_or_clients=clients, stack_name="prov-stream")
+
+    for name, props in resources_of(template, TABLE).items():
+        table = clients.dynamodb.describe_table(TableName=stack.resources[name].ref)["Table"]
+        assert (
+            table["StreamSpecification"]["StreamViewType"] == props["StreamSpecification"]["StreamViewType"]
+        )
+        assert stack.resources[name].attributes["StreamArn"] == table["LatestStreamArn"]
+    again = provision(template, session_or_clients=clients, stack_name="prov-stream")  # left as it is
+    assert again.resources == stack.resources
 
 
 def test_a_session_or_prebuilt_clients_work_too(endpoint: str, template: Template) -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from batonflow.infra import (
+    DynamoDbEvent,
     FunctionSpec,
     HttpApiEvent,
     Physical,
@@ -193,6 +194,16 @@ def test_function_events_are_read() -> None:
                         Any:
                           Type: HttpApi
                           Properties: {Method: any, Path: "/x/{id}"}
+                        Changes:
+                          Type: DynamoDB
+                          Properties:
+                            Stream: !GetAtt Table.StreamArn
+                            StartingPosition: TRIM_HORIZON
+                            BatchSize: 5
+                            FunctionResponseTypes: [ReportBatchItemFailures]
+                            FilterCriteria:
+                              Filters:
+                                - Pattern: '{"eventName": ["REMOVE"]}'
                 """
             )
         )
@@ -208,6 +219,14 @@ def test_function_events_are_read() -> None:
         ),
         ScheduleEvent(name="Tick", rate_seconds=7200, input={"k": 1}),
         HttpApiEvent(name="Any", method="ANY", path="/x/{id}", api_logical_id="ServerlessHttpApi"),
+        DynamoDbEvent(
+            name="Changes",
+            table_logical_id="Table",
+            starting_position="TRIM_HORIZON",
+            batch_size=5,
+            report_batch_item_failures=True,
+            filters=({"eventName": ["REMOVE"]},),
+        ),
     )
 
 
@@ -272,6 +291,7 @@ def test_project_functions_use_the_agreed_handlers_and_events() -> None:
         "TimerFunction": "batonflow.handlers.timer.handler",
         "SweeperFunction": "batonflow.handlers.sweeper.handler",
         "SystemTaskFunction": "batonflow.handlers.system_tasks.handler",
+        "ReaperFunction": "batonflow.handlers.reaper.handler",
     }
     assert [e.route_key for e in specs["ApiFunction"].events_of(HttpApiEvent)] == [
         "ANY /api/{proxy+}",
@@ -284,7 +304,11 @@ def test_project_functions_use_the_agreed_handlers_and_events() -> None:
         "TimerFunction": ["TimerQueue"],
         "SweeperFunction": [],
         "SystemTaskFunction": ["HttpTaskQueue", "EventTaskQueue"],
+        "ReaperFunction": [],
     }
+    [expired] = specs["ReaperFunction"].events_of(DynamoDbEvent)
+    assert (expired.table_logical_id, expired.starting_position) == ("BatonTable", "LATEST")
+    assert expired.report_batch_item_failures and expired.filters
     assert all(e.report_batch_item_failures for s in specs.values() for e in s.events_of(SqsEvent))
     assert specs["SweeperFunction"].events_of(ScheduleEvent)[0].rate_seconds == 60
     assert [e.batch_size for e in specs["SystemTaskFunction"].events_of(SqsEvent)] == [1, 10]

@@ -1,8 +1,9 @@
 """The whole engine on moto, in-process: the template provisioned, handlers wired to a fake clock.
 
 Functional tests drive it like the emulator does (API requests through the socket-less gateway, SQS
-batches through the same poller the emulator runs), but step by step: ``pump()`` delivers queued messages
-until nothing moves, so a test decides when time passes and in what order things happen.
+batches and table stream records through the same pollers the emulator runs), but step by step: ``pump()``
+delivers queued messages and stream records until nothing moves, so a test decides when time passes and in
+what order things happen; ``expire()`` runs the emulator's TTL deletion as of the fake clock.
 """
 
 from __future__ import annotations
@@ -20,11 +21,13 @@ import pytest
 from moto import mock_aws
 
 from batonflow.api.app import build_app
+from batonflow.emulator.dynamodb_streams import StreamPoller, StreamSource
 from batonflow.emulator.environment import shared_environment
 from batonflow.emulator.event_sources import SqsPoller, SqsSource
 from batonflow.emulator.gateway import HttpRequest, HttpResponse, LocalGateway, routes_from
 from batonflow.emulator.lambda_runtime import LambdaContext
-from batonflow.infra import SqsEvent, load_template
+from batonflow.emulator.ttl import TtlSweeper
+from batonflow.infra import DynamoDbEvent, SqsEvent, load_template
 from batonflow.infra.provision import ProvisionedStack, provision
 from batonflow.service.runtime import Runtime
 from tests.support.clock import FakeClock
@@ -36,6 +39,7 @@ _QUEUE_FUNCTIONS = {
     "TimerFunction": "timer",
     "SystemTaskFunction": "system_tasks",
 }
+_STREAM_FUNCTIONS = {"ReaperFunction": "reaper"}
 
 
 def context(name: str) -> LambdaContext:
@@ -54,8 +58,9 @@ class Harness:
     runtime: Runtime
     clock: FakeClock
     gateway: LocalGateway
-    pollers: dict[str, SqsPoller]
+    pollers: dict[str, SqsPoller | StreamPoller]
     handlers: dict[str, ModuleType]
+    ttl: TtlSweeper
 
     def api(
         self, method: str, target: str, json_body: Any = None, *, body: str | bytes = b""
@@ -75,6 +80,11 @@ class Harness:
         fake clock moves."""
         self.pump()
         self.clock.advance(seconds)
+
+    def expire(self) -> int:
+        """Delete the items whose TTL passed by the fake clock (what AWS does in the background); returns
+        how many. The deletions reach the table's stream; ``pump()`` delivers them."""
+        return self.ttl.sweep(self.clock() / 1000)
 
     def queue_url(self, logical_id: str) -> str:
         return str(self.stack.resources[logical_id].ref)
@@ -116,7 +126,8 @@ def moto_harness(monkeypatch: pytest.MonkeyPatch) -> Iterator[Harness]:
         clock = FakeClock()
         runtime = Runtime.from_env(clock=clock)
         handlers = {
-            name: _handler_module(name, runtime, monkeypatch) for name in ("api", *_QUEUE_FUNCTIONS.values())
+            name: _handler_module(name, runtime, monkeypatch)
+            for name in ("api", *_QUEUE_FUNCTIONS.values(), *_STREAM_FUNCTIONS.values())
         }
         api = handlers["api"]
         gateway = LocalGateway(
@@ -145,6 +156,28 @@ def moto_harness(monkeypatch: pytest.MonkeyPatch) -> Iterator[Harness]:
                     wait_s=0,
                     failure_backoff_s=0,
                 )
-        harness = Harness(stack, runtime, clock, gateway, pollers, handlers)
+        streams = session.client("dynamodbstreams")
+        for logical_id, module_name in _STREAM_FUNCTIONS.items():
+            (event,) = stack.function(logical_id).events_of(DynamoDbEvent)
+            module = handlers[module_name]
+            stream = StreamSource(
+                function=logical_id,
+                stream_arn=str(stack.resources[event.table_logical_id].attributes["StreamArn"]),
+                region=REGION,
+                starting_position=event.starting_position,
+                batch_size=event.batch_size,
+                report_batch_item_failures=event.report_batch_item_failures,
+                filters=event.filters,
+            )
+            pollers[module_name] = StreamPoller(
+                stream,
+                streams,
+                lambda e, m=module, n=module_name: m.handler(e, context(n)),
+                failure_backoff_s=0,
+            )
+        table = stack.template.resources["BatonTable"]["Properties"]
+        ttl_attribute = table["TimeToLiveSpecification"]["AttributeName"]
+        ttl = TtlSweeper(session.client("dynamodb"), runtime.settings.table, ttl_attribute)
+        harness = Harness(stack, runtime, clock, gateway, pollers, handlers, ttl)
         runtime.sleep = harness.sleep
         yield harness

@@ -4,6 +4,7 @@ Start with :class:`BatonStack`; :class:`LocalGateway` turns HTTP requests into A
 sockets, for tests.
 """
 
+from batonflow.emulator.dynamodb_streams import StreamPoller, StreamSource
 from batonflow.emulator.environment import WORKER_VARIABLES, shared_environment
 from batonflow.emulator.errors import EmulatorError, EnvironmentConflictError, HandlerImportError
 from batonflow.emulator.event_sources import SqsPoller, SqsSource, sqs_record
@@ -20,6 +21,7 @@ from batonflow.emulator.lambda_runtime import (
 from batonflow.emulator.moto_server import MotoServer
 from batonflow.emulator.schedules import ScheduleRunner, scheduled_event
 from batonflow.emulator.stack import BatonStack
+from batonflow.emulator.ttl import TtlSweeper
 
 __all__ = [
     "WORKER_VARIABLES",
@@ -40,6 +42,9 @@ __all__ = [
     "ScheduleRunner",
     "SqsPoller",
     "SqsSource",
+    "StreamPoller",
+    "StreamSource",
+    "TtlSweeper",
     "direct_invoke",
     "import_handler",
     "routes_from",

@@ -57,7 +57,7 @@ class Invocation:
     event: Any
     context: LambdaContext
     source: str
-    """``http``, ``sqs``, ``schedule`` or ``direct``."""
+    """``http``, ``sqs``, ``dynamodb``, ``schedule`` or ``direct``."""
 
     def __call__(self) -> Any:
         return self.handler(self.event, self.context)

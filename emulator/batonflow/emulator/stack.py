@@ -8,7 +8,11 @@
 3. puts the functions' resolved environment, plus ``AWS_ENDPOINT_URL``, the region and dummy credentials,
    into ``os.environ`` *before* importing any handler, because handlers build clients at import;
 4. imports each function's ``Handler`` (or takes an override from ``handlers``);
-5. serves the HttpApi routes over HTTP, runs one poller per SQS event and one thread per schedule.
+5. serves the HttpApi routes over HTTP, runs one poller per SQS event, one reader per DynamoDB stream
+   event and one thread per schedule;
+6. emulates DynamoDB TTL, which moto lacks: a thread per table with a ``TimeToLiveSpecification`` deletes
+   its expired items every ``ttl_sweep_interval_s`` (a minute by default; :meth:`BatonStack.expire` runs
+   it once), and the deletions reach the table's stream as on AWS.
 
 Every handler call goes through one :data:`~batonflow.emulator.lambda_runtime.Invoker` (``invoke=``), the
 seam for call counting and fault injection. Tests that want no background threads pass
@@ -33,6 +37,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from batonflow.emulator.dynamodb_streams import StreamPoller, StreamSource
 from batonflow.emulator.environment import (
     WORKER_VARIABLES,
     EnvironPatch,
@@ -54,10 +59,12 @@ from batonflow.emulator.lambda_runtime import (
 )
 from batonflow.emulator.moto_server import DEFAULT_HOST, MotoServer
 from batonflow.emulator.schedules import ScheduleRunner
+from batonflow.emulator.ttl import TtlSweeper
 from batonflow.infra import (
     DEFAULT_REGION,
     DEFAULT_STACK_NAME,
     AwsClients,
+    DynamoDbEvent,
     FunctionSpec,
     HttpApiEvent,
     Physical,
@@ -73,6 +80,7 @@ from batonflow.infra import (
 logger = logging.getLogger(__name__)
 
 _JOIN_TIMEOUT_S = 30
+_TABLE = "AWS::DynamoDB::Table"
 
 
 class BatonStack:
@@ -97,6 +105,7 @@ class BatonStack:
         invoke: Invoker = direct_invoke,
         concurrency: int | Mapping[str, int] = 1,
         schedule_interval_s: float | None = None,
+        ttl_sweep_interval_s: float = 60.0,
         failure_backoff_s: int = 1,
         serve_http: bool = True,
         start_pollers: bool = True,
@@ -115,6 +124,7 @@ class BatonStack:
         self._invoker = invoke
         self._concurrency = concurrency
         self._schedule_interval_s = schedule_interval_s
+        self._ttl_sweep_interval_s = ttl_sweep_interval_s
         self._failure_backoff_s = failure_backoff_s
         self._serve_http = serve_http
         self._start_pollers = start_pollers
@@ -131,6 +141,8 @@ class BatonStack:
         self.gateway: LocalGateway | None = None
         self.pollers: list[SqsPoller] = []
         self.schedules: list[ScheduleRunner] = []
+        self.streams: list[StreamPoller] = []
+        self.ttl_sweepers: list[TtlSweeper] = []
 
     # -- lifecycle -------------------------------------------------------------------------------------
 
@@ -145,12 +157,13 @@ class BatonStack:
 
     def stop(self) -> None:
         """Stop serving and polling, join every thread, restore ``os.environ``, stop the embedded server."""
-        for worker in [*self.pollers, *self.schedules]:
+        workers = [*self.pollers, *self.streams, *self.schedules, *self.ttl_sweepers]
+        for worker in workers:
             worker.stop()
         if self._http is not None:
             self._http.stop()
             self._http = None
-        for worker in [*self.pollers, *self.schedules]:
+        for worker in workers:
             worker.join(_JOIN_TIMEOUT_S)
         self._environ.restore()
         if self._moto is not None:
@@ -196,18 +209,22 @@ class BatonStack:
         return env
 
     def pump(self, *, max_rounds: int = 1000) -> int:
-        """Run every SQS event source in this thread until a whole round receives nothing.
+        """Run every SQS and stream event source in this thread until a whole round receives nothing.
 
         For deterministic tests with ``start_pollers=False``: no threads, no waiting. Messages sent with a
         delay (timers) are not visible yet and so do not keep the pump going. Returns messages delivered.
         """
         delivered = 0
         for _ in range(max_rounds):
-            received = sum(poller.poll_once(wait_s=0) for poller in self.pollers)
+            received = sum(poller.poll_once(wait_s=0) for poller in [*self.pollers, *self.streams])
             if received == 0:
                 return delivered
             delivered += received
         raise EmulatorError(f"queues still busy after {max_rounds} rounds (a message failing forever?)")
+
+    def expire(self, now_s: float | None = None) -> int:
+        """Run the TTL emulation once now (or as of ``now_s``); returns the items deleted."""
+        return sum(sweeper.sweep(now_s) for sweeper in self.ttl_sweepers)
 
     def invoke(self, logical_id: str, event: Any) -> Any:
         """Invoke a function directly (through the invoke hook), as ``aws lambda invoke`` would."""
@@ -221,7 +238,7 @@ class BatonStack:
 
     def _start(self) -> None:
         self._stopped.clear()
-        self.functions, self.pollers, self.schedules = {}, [], []
+        self.functions, self.pollers, self.schedules, self.streams, self.ttl_sweepers = {}, [], [], [], []
         if self._external_endpoint is None:
             self._moto = MotoServer(DEFAULT_HOST, self._moto_port)
             self.endpoint_url = self._moto.start()
@@ -250,15 +267,17 @@ class BatonStack:
             )
         self._build_gateway()
         self._build_pollers(clients.sqs)
+        self._build_streams()
         self._build_schedules()
+        self._build_ttl_sweepers(clients.dynamodb)
         if self._serve_http:
             self._http = GatewayServer(self._gateway(), self._host, self._port)
             self._http.start()
         if self._start_pollers:
-            for poller in self.pollers:
+            for poller in [*self.pollers, *self.streams]:
                 poller.start()
         if self._start_schedules:
-            for schedule in self.schedules:
+            for schedule in [*self.schedules, *self.ttl_sweepers]:
                 schedule.start()
         logger.info(
             "stack %s up: endpoint %s, api %s", self.stack_name, self.endpoint_url, self._api_or_none()
@@ -308,6 +327,50 @@ class BatonStack:
                     )
                     for index in range(count)
                 )
+
+    def _build_streams(self) -> None:
+        streams = self.client("dynamodbstreams")
+        for spec in self._provisioned().functions:
+            for event in spec.events_of(DynamoDbEvent):
+                if not event.enabled:
+                    continue
+                source = StreamSource(
+                    function=spec.logical_id,
+                    stream_arn=self.resources[event.table_logical_id].attributes["StreamArn"],
+                    region=self.region,
+                    starting_position=event.starting_position,
+                    batch_size=event.batch_size,
+                    report_batch_item_failures=event.report_batch_item_failures,
+                    filters=event.filters,
+                )
+                invoke = partial(self.functions[spec.logical_id].invoke, source="dynamodb")
+                self.streams.append(
+                    StreamPoller(
+                        source,
+                        streams,
+                        invoke,
+                        failure_backoff_s=self._failure_backoff_s,
+                        name=f"stream-{spec.logical_id}-{event.name}",
+                    )
+                )
+
+    def _build_ttl_sweepers(self, dynamodb: Any) -> None:
+        resolver = self._provisioned().resolver()
+        for logical_id, resource in self.template.resources_of_type(_TABLE).items():
+            if logical_id not in self.resources:
+                continue  # its Condition is false
+            ttl = resolver.resolve((resource.get("Properties") or {}).get("TimeToLiveSpecification") or {})
+            if not ttl.get("Enabled"):
+                continue
+            self.ttl_sweepers.append(
+                TtlSweeper(
+                    dynamodb,
+                    self.resources[logical_id].ref,
+                    ttl["AttributeName"],
+                    interval_s=self._ttl_sweep_interval_s,
+                    clock=self._clock,
+                )
+            )
 
     def _concurrency_of(self, logical_id: str) -> int:
         if isinstance(self._concurrency, int):

@@ -47,7 +47,9 @@ class Runtime:
         return cls(
             settings=settings,
             sqs=sqs,
-            executions=ExecutionStore(dynamodb, settings.table),
+            executions=ExecutionStore(
+                dynamodb, settings.table, retention_s=settings.retention_s, clock=clock
+            ),
             definitions=DefinitionStore(dynamodb, settings.table),
             start_windows=StartWindows(dynamodb, settings.table),
             exec_slots=ExecSlots(dynamodb, settings.table),

@@ -22,6 +22,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from batonflow.clock import Clock, system_clock
 from batonflow.engine.ids import task_id_for
 from batonflow.engine.plan import NewRun, Plan
 from batonflow.model import Task, TaskStatus, Workflow, WorkflowStatus
@@ -29,16 +30,20 @@ from batonflow.store.attrs import AttributeValue, Item, doc, get_doc, get_n, get
 from batonflow.store.batches import batch_write
 from batonflow.store.errors import ConflictError
 from batonflow.store.layout import (
+    EXPIRES_AT,
     HEADER_SK,
     NAME_SHARDS,
     STATUS_SHARDS,
     TASK_SK_PREFIX,
     WAKE_SHARDS,
     Header,
+    expires_at,
     header_from_item,
     header_item,
     header_static,
+    is_expired,
     joins_doc,
+    log_pk,
     name_shard,
     status_shard,
     status_shard_of,
@@ -87,9 +92,13 @@ def _is_conditional_failure(error: ClientError) -> bool:
 
 
 class ExecutionStore:
-    def __init__(self, client: Any, table: str) -> None:
+    def __init__(self, client: Any, table: str, *, retention_s: int = 0, clock: Clock = system_clock) -> None:
+        """``retention_s``: how long a finished workflow is kept (0: forever); ``clock`` tells when an
+        expired header, which DynamoDB may still return for a while, is to be treated as gone."""
         self._client = client
         self._table = table
+        self._retention_s = retention_s
+        self._clock = clock
 
     # -- reads ----------------------------------------------------------------------------------------
     def load(
@@ -107,7 +116,7 @@ class ExecutionStore:
                 ConsistentRead=True,
             )
             item = response.get("Item")
-            return LoadedWorkflow(header_from_item(item), []) if item else None
+            return LoadedWorkflow(header_from_item(item), []) if item and self._live(item) else None
         header: Header | None = None
         tasks: list[Task] = []
         stamps: dict[str, str] = {}
@@ -115,6 +124,8 @@ class ExecutionStore:
         for item, more in self._query_partition(workflow_pk(workflow_id), first_page=first_page):
             sort_key = get_s(item, "SK") or ""
             if sort_key == HEADER_SK:
+                if not self._live(item):
+                    return None
                 header = header_from_item(item)
                 if more and partial_from is not None and header.last_seq >= partial_from:
                     return LoadedWorkflow(header, [], complete=False)
@@ -125,14 +136,23 @@ class ExecutionStore:
         tasks = sorted((t for t in tasks if t.seq >= header.first_seq), key=lambda t: t.seq)
         return LoadedWorkflow(header, tasks, stamps=stamps)
 
-    def _query_partition(self, pk: str, *, first_page: int | None = None) -> Iterable[tuple[Item, bool]]:
-        """The partition's items, each with whether more pages follow the one it came in."""
+    def _live(self, item: Item) -> bool:
+        """False for a header past its retention: TTL deletes it some time later, it is gone already."""
+        return not is_expired(item, self._clock())
+
+    def _query_partition(
+        self, pk: str, *, first_page: int | None = None, keys_only: bool = False
+    ) -> Iterable[tuple[Item, bool]]:
+        """The partition's items (only their keys and TTL with ``keys_only``), each with whether more pages
+        follow the one it came in."""
         kwargs: dict[str, Any] = {
             "TableName": self._table,
             "KeyConditionExpression": "PK = :pk",
             "ExpressionAttributeValues": {":pk": s(pk)},
             "ConsistentRead": True,
         }
+        if keys_only:
+            kwargs["ProjectionExpression"] = f"PK, SK, {EXPIRES_AT}"
         if first_page is not None:
             kwargs["Limit"] = first_page
         while True:
@@ -333,7 +353,7 @@ class ExecutionStore:
             raise
 
     def _commit_header(self, header: Header, plan: Plan, now: int, outbox: list[dict[str, Any]]) -> None:
-        changed, removed = _header_changes(header, plan)
+        changed, removed = _header_changes(header, plan, now=now, retention_s=self._retention_s)
         changed.update({"version": n(header.version + 1), "updateTime": n(now), "outbox": doc(outbox)})
         names = {f"#{name}": name for name in (*changed, *removed)}
         values: Item = {f":{name}": value for name, value in changed.items()}
@@ -378,7 +398,7 @@ class ExecutionStore:
             {
                 "PutRequest": {
                     "Item": {
-                        "PK": s(f"LOG#{task_id}"),
+                        "PK": s(log_pk(task_id)),
                         "SK": s(f"{int(entry.get('createdTime') or now):013d}#{now}#{index:04d}"),
                         "body": doc(entry),
                     }
@@ -389,12 +409,12 @@ class ExecutionStore:
         self._batch_write(requests)
 
     def get_logs(self, task_id: str) -> list[dict[str, Any]]:
-        return [get_doc(item, "body") for item, _ in self._query_partition(f"LOG#{task_id}")]
+        return [get_doc(item, "body") for item, _ in self._query_partition(log_pk(task_id))]
 
     # -- removal --------------------------------------------------------------------------------------
     def remove(self, workflow_id: str) -> bool:
-        """Delete a workflow's header and every other item of its partition (its task attempts); False if
-        there is no such workflow.
+        """Delete a workflow's header and every other item of its partition (its task attempts) with their
+        logs; False if there is no such workflow (an expired one is deleted all the same, ahead of TTL).
 
         The header goes last: an interrupted removal leaves a workflow that is still found and can be
         removed again, so "no such workflow" always means that nothing of it is left. A decide racing the
@@ -402,18 +422,50 @@ class ExecutionStore:
         fails (the header is gone) and that one item stays behind, unreachable.
         """
         pk = workflow_pk(workflow_id)
-        keys: list[Item] = []
-        found = False
-        for item, _ in self._query_partition(pk):
-            if get_s(item, "SK") == HEADER_SK:
-                found = True
-            else:
-                keys.append({"PK": item["PK"], "SK": item["SK"]})
-        if not found:
+        header, remains = self._partition_keys(pk)
+        if header is None:
             return False
-        self._batch_write({"DeleteRequest": {"Key": key}} for key in keys)
+        self._delete_remains(remains)
         self._client.delete_item(TableName=self._table, Key={"PK": s(pk), "SK": s(HEADER_SK)})
-        return True
+        return self._live(header)
+
+    def purge_remains(self, workflow_id: str) -> int:
+        """Delete what is left of a workflow whose header is gone (TTL deleted it): its task attempts and
+        their logs. Returns the task attempts deleted; nothing is deleted while the header exists.
+
+        Idempotent: a second call finds an empty partition. One (consistent) Query for the workflow, which
+        also tells whether the header exists, one Query per task for its log partition, then batched deletes.
+        """
+        header, remains = self._partition_keys(workflow_pk(workflow_id))
+        if header is not None:
+            return 0
+        self._delete_remains(remains)
+        return len(remains)
+
+    def _partition_keys(self, pk: str) -> tuple[Item | None, list[Item]]:
+        """The header's key and TTL (None if there is no header) and the keys of the other items."""
+        header: Item | None = None
+        others: list[Item] = []
+        for item, _ in self._query_partition(pk, keys_only=True):
+            if get_s(item, "SK") == HEADER_SK:
+                header = item
+            else:
+                others.append({"PK": item["PK"], "SK": item["SK"]})
+        return header, others
+
+    def _delete_remains(self, keys: list[Item]) -> None:
+        """Delete a workflow's non-header items, and the log partitions of those that are task attempts."""
+        log_keys: list[Item] = []
+        for key in keys:
+            sort_key = get_s(key, "SK") or ""
+            if sort_key.startswith(TASK_SK_PREFIX):
+                log_keys.extend(
+                    {"PK": item["PK"], "SK": item["SK"]}
+                    for item, _ in self._query_partition(
+                        log_pk(sort_key.removeprefix(TASK_SK_PREFIX)), keys_only=True
+                    )
+                )
+        self._batch_write({"DeleteRequest": {"Key": key}} for key in [*log_keys, *keys])
 
     # -- lookups by name and correlation id (GSIs: eventually consistent) -----------------------------
     def workflow_ids_by_name(
@@ -571,6 +623,8 @@ class ExecutionStore:
             while pending:
                 response = self._client.batch_get_item(RequestItems=pending)
                 for item in response["Responses"].get(self._table, []):
+                    if not self._live(item):
+                        continue
                     workflow = header_from_item(item).workflow
                     found[workflow.workflow_id or ""] = workflow
                 pending = response.get("UnprocessedKeys") or {}
@@ -594,8 +648,14 @@ def _created_filter(created: tuple[int | None, int | None], names: dict[str, str
     return "#created BETWEEN :from AND :to"
 
 
-def _header_changes(header: Header, plan: Plan) -> tuple[dict[str, AttributeValue], list[str]]:
-    """The header attributes a plan sets, and those it removes (besides version, updateTime, outbox)."""
+def _header_changes(
+    header: Header, plan: Plan, *, now: int = 0, retention_s: int = 0
+) -> tuple[dict[str, AttributeValue], list[str]]:
+    """The header attributes a plan sets, and those it removes (besides version, updateTime, outbox).
+
+    A status change also moves the retention TTL: a workflow that finishes expires ``retention_s`` after
+    its end (never with 0), one that runs again (retry, restart, rerun) loses its expiry.
+    """
     changed: dict[str, AttributeValue | None] = {}
     removed: list[str] = []
     if plan.last_seq > header.last_seq:
@@ -618,6 +678,12 @@ def _header_changes(header: Header, plan: Plan) -> tuple[dict[str, AttributeValu
         )
         if change.status:
             changed["statusShard"] = s(status_shard_of(change.status.value, header.workflow.workflow_id))
+            end = change.end_time or header.workflow.end_time or now
+            expiry = expires_at(end, retention_s) if change.status.is_terminal else None
+            if expiry is None:
+                removed.append(EXPIRES_AT)
+            else:
+                changed[EXPIRES_AT] = n(expiry)
         if change.clear_reason:
             removed.append("reason")
     ended = change is not None and change.status is not None and change.status.is_terminal

@@ -7,6 +7,7 @@ PK                  SK                  item
 ``WF#<id>``         ``T#<taskId>``      one task attempt
 ``DEFS``            ``WF#<name>#<v>``   workflow definition (version zero-padded, so they sort)
 ``DEFS``            ``TD#<name>``       task definition
+``LOG#<taskId>``    ``<time>#...``      task execution logs (their own partition)
 ==================  ==================  =========================================================
 
 One Query on ``WF#<id>`` loads a whole execution. Task and header items split their fields into a
@@ -20,6 +21,11 @@ non-empty correlation id, and ``name``) and ``workflows-by-status`` (``statusSha
 spread over ``STATUS_SHARDS`` keys, for searches without a workflow name). They keep their index keys on
 attributes that change only with the status (or a new run), so the many header writes of a decide do not
 write to the indexes.
+
+Retention: a finished workflow's header carries ``expiresAt`` (epoch seconds, the table's TTL attribute), set
+by the header write that finishes it and removed by the one that re-opens it. DynamoDB's TTL deletes only
+that item; the reaper function, on the stream's REMOVE record, deletes the rest of the partition and the
+tasks' log partitions. Until AWS gets round to the deletion (up to days), an expired header reads as absent.
 """
 
 from __future__ import annotations
@@ -45,6 +51,9 @@ from batonflow.store.attrs import (
 )
 
 HEADER_SK = "#HEADER"
+LOG_PK_PREFIX = "LOG#"
+EXPIRES_AT = "expiresAt"
+"""The table's TTL attribute (``TimeToLiveSpecification`` in template.yaml), in epoch seconds."""
 TASK_SK_PREFIX = "T#"
 DEFS_PK = "DEFS"
 WAKE_SHARDS = 8
@@ -85,6 +94,10 @@ def workflow_pk(workflow_id: str) -> str:
 
 def task_sk(task_id: str) -> str:
     return f"{TASK_SK_PREFIX}{task_id}"
+
+
+def log_pk(task_id: str) -> str:
+    return f"{LOG_PK_PREFIX}{task_id}"
 
 
 def wake_shard(workflow_id: str) -> str:
@@ -275,6 +288,17 @@ def header_from_item(item: Item) -> Header:
         first_seq=get_n(item, "firstSeq"),
         joins={join_id: JoinCount(**value) for join_id, value in get_doc(item, "joins", {}).items()},
     )
+
+
+def expires_at(end_time_ms: int, retention_s: int) -> int | None:
+    """The TTL (epoch seconds) of a workflow that finished at ``end_time_ms``; None keeps it forever."""
+    return end_time_ms // 1000 + retention_s if retention_s > 0 else None
+
+
+def is_expired(item: Item, now_ms: int) -> bool:
+    """Whether an item's TTL has passed: DynamoDB may still return it for a while, but it is gone."""
+    expiry = get_n(item, EXPIRES_AT, -1)
+    return expiry >= 0 and expiry * 1000 <= now_ms
 
 
 def joins_doc(joins: dict[str, JoinCount]) -> AttributeValue:

@@ -5,6 +5,7 @@ from batonflow.infra.intrinsics import Physical, Resolver, StackContext
 from batonflow.infra.provision import DEFAULT_REGION, DEFAULT_STACK_NAME, ProvisionedStack, provision
 from batonflow.infra.resources import LOCAL_CREDENTIALS, AwsClients, local_session
 from batonflow.infra.template import (
+    DynamoDbEvent,
     FunctionSpec,
     HttpApiEvent,
     ScheduleEvent,
@@ -19,6 +20,7 @@ __all__ = [
     "DEFAULT_STACK_NAME",
     "LOCAL_CREDENTIALS",
     "AwsClients",
+    "DynamoDbEvent",
     "FunctionSpec",
     "HttpApiEvent",
     "InfraError",

@@ -5,9 +5,9 @@ queue or a bucket setting to ``template.yaml`` needs no change here. Properties 
 (point-in-time recovery, contributor insights, lifecycle rules, ...) are skipped: they change cost and
 durability, not behaviour the local stack could show.
 
-Every provisioner is idempotent: an existing table is reused and gets the GSIs the template gained since it
-was created, an existing bucket is reused as is; an existing queue gets its attributes set again, so a
-changed visibility timeout in the template reaches a long-lived local endpoint.
+Every provisioner is idempotent: an existing table is reused and gets the GSIs and the stream the template
+gained since it was created, an existing bucket is reused as is; an existing queue gets its attributes set
+again, so a changed visibility timeout in the template reaches a long-lived local endpoint.
 """
 
 from __future__ import annotations
@@ -99,8 +99,8 @@ Provisioner = Callable[[AwsClients, str, Mapping[str, Any], StackContext], Physi
 def provision_table(
     clients: AwsClients, logical_id: str, props: Mapping[str, Any], ctx: StackContext
 ) -> Physical:
-    """``AWS::DynamoDB::Table``: CreateTable (reused when it exists, with missing GSIs added), then
-    UpdateTimeToLive."""
+    """``AWS::DynamoDB::Table``: CreateTable (reused when it exists, with missing GSIs and stream added),
+    then UpdateTimeToLive."""
     dynamodb = clients.dynamodb
     name = props.get("TableName") or f"{ctx.stack_name}-{logical_id}"
     try:
@@ -112,6 +112,7 @@ def provision_table(
         )
     else:
         _add_missing_indexes(dynamodb, name, table, props)
+        table = _add_missing_stream(dynamodb, name, table, props)
     ttl = props.get("TimeToLiveSpecification")
     if ttl and ttl.get("Enabled"):
         current = dynamodb.describe_time_to_live(TableName=name)["TimeToLiveDescription"]
@@ -143,6 +144,25 @@ def _add_missing_indexes(
             GlobalSecondaryIndexUpdates=[{"Create": {k: index[k] for k in _INDEX_PROPERTIES if k in index}}],
         )
         _wait_for_index(dynamodb, name, index["IndexName"])
+
+
+def _add_missing_stream(
+    dynamodb: Any, name: str, table: Mapping[str, Any], props: Mapping[str, Any]
+) -> Mapping[str, Any]:
+    """Enable the stream the template declares on a table that has none; returns the table's description.
+
+    A stream of another view type is left as it is: changing it means disabling the stream (its records
+    are lost) and enabling a new one, a decision for whoever runs the endpoint, not for provisioning.
+    """
+    stream = props.get("StreamSpecification")
+    if not stream or (table.get("StreamSpecification") or {}).get("StreamEnabled"):
+        return table
+    dynamodb.update_table(TableName=name, StreamSpecification=_stream_specification(stream))
+    return dynamodb.describe_table(TableName=name)["Table"]
+
+
+def _stream_specification(stream: Mapping[str, Any]) -> dict[str, Any]:
+    return {"StreamEnabled": True, "StreamViewType": stream["StreamViewType"]}
 
 
 def _wait_for_index(dynamodb: Any, name: str, index_name: str, *, attempts: int = 300) -> None:
@@ -238,7 +258,7 @@ def _create_table_request(name: str, props: Mapping[str, Any]) -> dict[str, Any]
         }
     stream = props.get("StreamSpecification")
     if stream:
-        request["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": stream["StreamViewType"]}
+        request["StreamSpecification"] = _stream_specification(stream)
     return request
 
 

@@ -5,8 +5,9 @@ this module. It parses the SAM template (short-form intrinsics included), applie
 way the SAM transform does, and turns each ``AWS::Serverless::Function`` into a :class:`FunctionSpec`
 whose environment is resolved against what was provisioned (see :mod:`batonflow.infra.intrinsics`).
 
-Only the SAM features the local stack can honour are read: HttpApi, SQS and Schedule events. A function
-with an event type we cannot emulate raises :class:`TemplateError` rather than silently never firing.
+Only the SAM features the local stack can honour are read: HttpApi, SQS, Schedule and DynamoDB (stream)
+events. A function with an event type we cannot emulate raises :class:`TemplateError` rather than silently
+never firing.
 """
 
 from __future__ import annotations
@@ -67,8 +68,21 @@ class HttpApiEvent:
         return f"{self.method} {self.path}"
 
 
-FunctionEvent = SqsEvent | ScheduleEvent | HttpApiEvent
-EventT = TypeVar("EventT", SqsEvent, ScheduleEvent, HttpApiEvent)
+@dataclass(frozen=True)
+class DynamoDbEvent:
+    """A DynamoDB stream event source mapping; ``filters`` are the FilterCriteria patterns, parsed."""
+
+    name: str
+    table_logical_id: str
+    starting_position: str = "LATEST"
+    batch_size: int = 100
+    report_batch_item_failures: bool = False
+    filters: tuple[Mapping[str, Any], ...] = ()
+    enabled: bool = True
+
+
+FunctionEvent = SqsEvent | ScheduleEvent | HttpApiEvent | DynamoDbEvent
+EventT = TypeVar("EventT", SqsEvent, ScheduleEvent, HttpApiEvent, DynamoDbEvent)
 
 
 @dataclass(frozen=True)
@@ -298,7 +312,40 @@ def _event(function: str, name: str, event: Mapping[str, Any], resolver: Resolve
             path=str(props.get("Path", "$default")),
             api_logical_id=api["Ref"] if isinstance(api, dict) and "Ref" in api else IMPLICIT_HTTP_API,
         )
+    if kind == "DynamoDB":
+        return DynamoDbEvent(
+            name=name,
+            table_logical_id=_stream_table_logical_id(function, name, props.get("Stream")),
+            starting_position=str(resolver.resolve(props.get("StartingPosition", "LATEST"))),
+            batch_size=int(resolver.resolve(props.get("BatchSize", 100))),
+            report_batch_item_failures="ReportBatchItemFailures"
+            in resolver.resolve(props.get("FunctionResponseTypes", [])),
+            filters=_filter_patterns(function, name, resolver.resolve(props.get("FilterCriteria") or {})),
+            enabled=bool(resolver.resolve(props.get("Enabled", True))),
+        )
     raise TemplateError(f"{function}.{name}: event type {kind!r} is not supported by the local stack")
+
+
+def _stream_table_logical_id(function: str, event: str, stream: Any) -> str:
+    """The table whose stream a DynamoDB event reads, from ``!GetAtt T.StreamArn``."""
+    if isinstance(stream, dict) and "Fn::GetAtt" in stream and stream["Fn::GetAtt"][1] == "StreamArn":
+        return str(stream["Fn::GetAtt"][0])
+    raise TemplateError(
+        f"{function}.{event}: Stream must be !GetAtt <TableLogicalId>.StreamArn, got {stream!r}"
+    )
+
+
+def _filter_patterns(function: str, event: str, criteria: Mapping[str, Any]) -> tuple[Mapping[str, Any], ...]:
+    patterns = []
+    for entry in criteria.get("Filters") or []:
+        try:
+            pattern = json.loads(entry["Pattern"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise TemplateError(f"{function}.{event}: invalid FilterCriteria pattern {entry!r}") from exc
+        if not isinstance(pattern, dict):
+            raise TemplateError(f"{function}.{event}: a filter pattern must be a JSON object")
+        patterns.append(pattern)
+    return tuple(patterns)
 
 
 def _queue_logical_id(function: str, event: str, queue: Any) -> str:
