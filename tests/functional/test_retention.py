@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from batonflow.store.executions import ExecutionStore
 from tests.support.stack import Harness, context
 
@@ -161,3 +163,31 @@ def test_removing_an_expired_workflow_is_a_404_that_deletes_it_ahead_of_ttl(harn
     assert partition(harness, f"LOG#{task_id}") == []
     harness.pump()  # the reaper gets the header's REMOVE and finds nothing left
     assert harness.expire() == 0
+
+
+def test_the_reaper_reads_log_partitions_only_of_tasks_that_have_logs(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+):
+    with_log = start(harness)
+    [logged_task] = [t["taskId"] for t in finish(harness, with_log)["tasks"]]
+    without_log = start(harness)
+    [task] = harness.api("GET", "/api/tasks/poll/batch/only?count=1&timeout=0").json()
+    body = {"workflowInstanceId": without_log, "taskId": task["taskId"], "status": "COMPLETED"}
+    assert harness.api("POST", "/api/tasks", body).status == 200
+    harness.pump()
+    queried: list[str] = []
+    client = harness.runtime.executions._client
+    query = client.query
+
+    def record(**kwargs: Any) -> Any:
+        queried.append(kwargs["ExpressionAttributeValues"][":pk"]["S"])
+        return query(**kwargs)
+
+    monkeypatch.setattr(client, "query", record)
+    harness.clock.advance(RETENTION_S)
+    assert harness.expire() == 2
+    harness.pump()
+
+    assert [pk for pk in queried if pk.startswith("LOG#")] == [f"LOG#{logged_task}"]
+    assert partition(harness, f"WF#{with_log}") == [] and partition(harness, f"WF#{without_log}") == []
+    assert partition(harness, f"LOG#{logged_task}") == []

@@ -106,7 +106,7 @@ def task_router(runtime: Runtime) -> Router:
     def add_log(task_id: str) -> Response:
         task = tasks.get_task(runtime, path_value(task_id))
         entry = {"log": text_body(router), "taskId": task.task_id, "createdTime": runtime.clock()}
-        runtime.executions.add_logs(task.task_id, [entry], now=runtime.clock())
+        runtime.executions.add_logs(task.workflow_instance_id, task.task_id, [entry], now=runtime.clock())
         return empty_response()
 
     @router.get("/api/tasks/<task_id>/log")

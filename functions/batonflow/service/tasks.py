@@ -238,6 +238,7 @@ def _extendlease(runtime: Runtime, task: Task, now: int) -> ResultOutcome:
 def _store_logs(runtime: Runtime, task: Task, result: ResultMessage) -> None:
     if result.logs:
         runtime.executions.add_logs(
+            task.workflow_instance_id,
             task.task_id,
             [
                 {

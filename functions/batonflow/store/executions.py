@@ -26,7 +26,7 @@ from batonflow.clock import Clock, system_clock
 from batonflow.engine.ids import task_id_for
 from batonflow.engine.plan import NewRun, Plan
 from batonflow.model import Task, TaskStatus, Workflow, WorkflowStatus
-from batonflow.store.attrs import AttributeValue, Item, doc, get_doc, get_n, get_s, n, s
+from batonflow.store.attrs import AttributeValue, Item, boolean, doc, get_bool, get_doc, get_n, get_s, n, s
 from batonflow.store.batches import batch_write
 from batonflow.store.errors import ConflictError
 from batonflow.store.layout import (
@@ -58,6 +58,8 @@ from batonflow.store.layout import (
 _OPEN_STATUSES = (TaskStatus.SCHEDULED.value, TaskStatus.IN_PROGRESS.value)
 _JOINED = "joined"
 """Task attribute: the token of the decide that counted this attempt toward a JOIN (join_counts.py)."""
+_HAS_LOGS = "hasLogs"
+"""Task attribute: the attempt has execution logs (``LOG#<taskId>``), to delete with it."""
 _BATCH_GET = 100
 _PROBE_PAGE = 16
 """Items in the first page of a load that may turn out partial: enough for a small workflow's header and
@@ -143,7 +145,8 @@ class ExecutionStore:
     def _query_partition(
         self, pk: str, *, first_page: int | None = None, keys_only: bool = False
     ) -> Iterable[tuple[Item, bool]]:
-        """The partition's items (only their keys and TTL with ``keys_only``), each with whether more pages
+        """The partition's items (only their keys, TTL and log mark with ``keys_only``), each with whether
+        more pages
         follow the one it came in."""
         kwargs: dict[str, Any] = {
             "TableName": self._table,
@@ -152,7 +155,7 @@ class ExecutionStore:
             "ConsistentRead": True,
         }
         if keys_only:
-            kwargs["ProjectionExpression"] = f"PK, SK, {EXPIRES_AT}"
+            kwargs["ProjectionExpression"] = f"PK, SK, {EXPIRES_AT}, {_HAS_LOGS}"
         if first_page is not None:
             kwargs["Limit"] = first_page
         while True:
@@ -392,8 +395,25 @@ class ExecutionStore:
         return True
 
     # -- task logs ------------------------------------------------------------------------------------
-    def add_logs(self, task_id: str, entries: list[dict[str, Any]], *, now: int) -> None:
-        """Append task execution logs (their own partition, so loading a workflow never reads them)."""
+    def add_logs(self, workflow_id: str, task_id: str, entries: list[dict[str, Any]], *, now: int) -> None:
+        """Append task execution logs (their own partition, so loading a workflow never reads them).
+
+        The task is marked first (``hasLogs``), so a removal or the reaper looks for the logs of the few
+        tasks that have any instead of querying a log partition per task; a crash in between leaves a
+        mark without logs, never logs nobody will delete.
+        """
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key={"PK": s(workflow_pk(workflow_id)), "SK": s(task_sk(task_id))},
+                UpdateExpression=f"SET {_HAS_LOGS} = :yes",
+                ConditionExpression="attribute_exists(PK)",
+                ExpressionAttributeValues={":yes": boolean(True)},
+            )
+        except ClientError as error:
+            if not _is_conditional_failure(error):
+                raise
+            return  # the task is gone (its workflow was removed): its logs would never be deleted
         requests = [
             {
                 "PutRequest": {
@@ -434,7 +454,7 @@ class ExecutionStore:
         their logs. Returns the task attempts deleted; nothing is deleted while the header exists.
 
         Idempotent: a second call finds an empty partition. One (consistent) Query for the workflow, which
-        also tells whether the header exists, one Query per task for its log partition, then batched deletes.
+        also tells whether the header exists, one Query per task marked as having logs, then batched deletes.
         """
         header, remains = self._partition_keys(workflow_pk(workflow_id))
         if header is not None:
@@ -443,25 +463,27 @@ class ExecutionStore:
         return len(remains)
 
     def _partition_keys(self, pk: str) -> tuple[Item | None, list[Item]]:
-        """The header's key and TTL (None if there is no header) and the keys of the other items."""
+        """The header's key and TTL (None if there is no header) and the other items' keys and log marks."""
         header: Item | None = None
         others: list[Item] = []
         for item, _ in self._query_partition(pk, keys_only=True):
             if get_s(item, "SK") == HEADER_SK:
                 header = item
             else:
-                others.append({"PK": item["PK"], "SK": item["SK"]})
+                others.append(item)
         return header, others
 
-    def _delete_remains(self, keys: list[Item]) -> None:
-        """Delete a workflow's non-header items, and the log partitions of those that are task attempts."""
+    def _delete_remains(self, items: list[Item]) -> None:
+        """Delete a workflow's non-header items, and the log partitions of the task attempts marked as
+        having logs (one Query each)."""
+        keys = [{"PK": item["PK"], "SK": item["SK"]} for item in items]
         log_keys: list[Item] = []
-        for key in keys:
-            sort_key = get_s(key, "SK") or ""
-            if sort_key.startswith(TASK_SK_PREFIX):
+        for item in items:
+            sort_key = get_s(item, "SK") or ""
+            if sort_key.startswith(TASK_SK_PREFIX) and get_bool(item, _HAS_LOGS):
                 log_keys.extend(
-                    {"PK": item["PK"], "SK": item["SK"]}
-                    for item, _ in self._query_partition(
+                    {"PK": log["PK"], "SK": log["SK"]}
+                    for log, _ in self._query_partition(
                         log_pk(sort_key.removeprefix(TASK_SK_PREFIX)), keys_only=True
                     )
                 )
