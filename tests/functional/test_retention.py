@@ -191,3 +191,38 @@ def test_the_reaper_reads_log_partitions_only_of_tasks_that_have_logs(
     assert [pk for pk in queried if pk.startswith("LOG#")] == [f"LOG#{logged_task}"]
     assert partition(harness, f"WF#{with_log}") == [] and partition(harness, f"WF#{without_log}") == []
     assert partition(harness, f"LOG#{logged_task}") == []
+
+
+def test_an_idempotency_key_starts_a_new_workflow_once_its_workflow_expired(harness: Harness):
+    assert harness.api("PUT", "/api/metadata/workflow", [WORKFLOW]).status == 200
+    request = {"name": "kept", "input": {}, "idempotencyKey": "k1", "idempotencyStrategy": "RETURN_EXISTING"}
+    workflow_id = harness.api("POST", "/api/workflow", request).text
+    harness.pump()
+    [old_task] = [t["taskId"] for t in finish(harness, workflow_id)["tasks"]]
+    assert harness.api("POST", "/api/workflow", request).text == workflow_id  # live: the same one
+
+    harness.clock.advance(RETENTION_S)
+    assert harness.expire() == 1  # TTL took the header; the reaper has not run yet
+    again = harness.api("POST", "/api/workflow", request)
+    harness.pump("decider")
+
+    assert again.text == workflow_id  # the key's id, free again
+    execution = harness.api("GET", f"/api/workflow/{workflow_id}").json()
+    assert execution["status"] == "RUNNING"
+    [task] = execution["tasks"]
+    assert task["status"] == "SCHEDULED"  # a new run: nothing of the expired one shows through
+    assert partition(harness, f"LOG#{old_task}") == []
+
+
+def test_an_expired_header_not_yet_deleted_does_not_block_its_idempotency_key(harness: Harness):
+    assert harness.api("PUT", "/api/metadata/workflow", [WORKFLOW]).status == 200
+    request = {"name": "kept", "input": {"n": 1}, "idempotencyKey": "k2"}
+    workflow_id = harness.api("POST", "/api/workflow", request).text
+    harness.pump()
+    finish(harness, workflow_id)
+    assert harness.api("POST", "/api/workflow", request).status == 409  # FAIL while it is kept
+
+    harness.clock.advance(RETENTION_S)  # expired, TTL has not deleted anything yet
+    assert harness.api("POST", "/api/workflow", request).text == workflow_id
+    harness.pump("decider")
+    assert harness.api("GET", f"/api/workflow/{workflow_id}").json()["status"] == "RUNNING"

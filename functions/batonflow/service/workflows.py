@@ -27,6 +27,8 @@ _IDEMPOTENT_NAMESPACE = uuid.UUID("0b6f6d0e-8a43-4f4e-b6d1-0d6c3a3e9f11")
 def start_workflow(runtime: Runtime, request: StartWorkflowRequest) -> str:
     """Create the execution and hand it to the decider; returns the workflow id."""
     workflow_id = _workflow_id(request)
+    if request.idempotency_key:
+        runtime.executions.clear_expired(workflow_id)
     try:
         create_workflow(runtime, request, workflow_id)
     except store_errors.ConflictError as error:

@@ -462,6 +462,29 @@ class ExecutionStore:
         self._delete_remains(remains)
         return len(remains)
 
+    def clear_expired(self, workflow_id: str) -> None:
+        """Delete what an expired execution left under ``workflow_id`` — a header past its retention, or
+        tasks whose header TTL deleted before the reaper came — so the id can start a new execution
+        (deterministic ids: an idempotency key used again once its workflow expired). A live header is
+        found by the first item of the Query (the header sorts first) and nothing more is read."""
+        pk = workflow_pk(workflow_id)
+        first = next(iter(self._query_partition(pk, first_page=1, keys_only=True)), None)
+        if first is None or (get_s(first[0], "SK") == HEADER_SK and self._live(first[0])):
+            return
+        header, remains = self._partition_keys(pk)
+        self._delete_remains(remains)
+        if header is not None:
+            try:
+                self._client.delete_item(
+                    TableName=self._table,
+                    Key={"PK": s(pk), "SK": s(HEADER_SK)},
+                    ConditionExpression=f"{EXPIRES_AT} <= :now",
+                    ExpressionAttributeValues={":now": n(self._clock() // 1000)},
+                )
+            except ClientError as error:
+                if not _is_conditional_failure(error):
+                    raise
+
     def _partition_keys(self, pk: str) -> tuple[Item | None, list[Item]]:
         """The header's key and TTL (None if there is no header) and the other items' keys and log marks."""
         header: Item | None = None
