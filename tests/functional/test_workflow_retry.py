@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import pytest
+
+from batonflow.service.timers import sweep
 from tests.support.stack import Harness
 
 WORKFLOW = {"name": "one_step", "version": 1, "tasks": [{"name": "only", "taskReferenceName": "only"}]}
@@ -171,6 +174,43 @@ def test_rerun_from_a_task_runs_it_again_with_the_given_input_and_keeps_what_cam
     execution = harness.api("GET", f"/api/workflow/{workflow_id}").json()
     assert (execution["status"], execution["output"]) == ("COMPLETED", {"done": "yes"})
     assert execution["correlationId"] == "first-run"
+
+
+def test_a_rerun_interrupted_before_its_deletions_hides_the_discarded_attempts_until_they_are_gone(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+):
+    workflow_id = failed_at_second(harness)
+    first, failed = harness.api("GET", f"/api/workflow/{workflow_id}").json()["tasks"]
+    executions = harness.runtime.executions
+
+    def crash(*args: object) -> None:
+        raise RuntimeError("the function died after the header commit")
+
+    with monkeypatch.context() as dying:
+        dying.setattr(executions, "_delete_tasks", crash)
+        response = harness.api(
+            "POST", f"/api/workflow/{workflow_id}/rerun", {"reRunFromTaskId": failed["taskId"]}
+        )
+        assert response.status == 500
+    assert harness.api("GET", f"/api/tasks/{failed['taskId']}").status == 200  # still stored...
+    shown = harness.api("GET", f"/api/workflow/{workflow_id}").json()
+    assert shown["status"] == "RUNNING"
+    kept, again = shown["tasks"]  # ...but no longer part of the workflow
+    assert kept["taskId"] == first["taskId"]
+    assert (again["referenceTaskName"], again["status"]) == ("second", "SCHEDULED")
+    assert again["taskId"] != failed["taskId"]
+
+    assert harness.api("GET", "/api/tasks/poll/batch/second?count=1&timeout=0").json() == []  # not sent
+    harness.clock.advance(2 * 60)  # the sweeper finds the wake-up the rerun left for this case
+    assert sweep(harness.runtime) == 1
+    harness.pump()  # its decide re-sends the rerun's dispatch and deletes what the rerun left behind
+    assert harness.api("GET", f"/api/tasks/{failed['taskId']}").status == 404
+    finish(harness, workflow_id, "second", "COMPLETED", {"done": "yes"})
+    execution = harness.api("GET", f"/api/workflow/{workflow_id}").json()
+    assert (execution["status"], [t["status"] for t in execution["tasks"]]) == (
+        "COMPLETED",
+        ["COMPLETED", "COMPLETED"],
+    )
 
 
 def test_rerun_from_the_start_replaces_input_and_correlation_id(harness: Harness):

@@ -209,6 +209,27 @@ def test_rerun_from_an_earlier_task_discards_later_ones_and_uses_the_given_input
     assert (current(state, "b").input_data, current(state, "b").seq) == ({"from_a": 5}, 4)
 
 
+def test_a_rerun_from_a_task_records_exactly_the_attempts_it_discards():
+    state, _ = step(
+        new_workflow(definition(SEQUENCE, task_defs={"b": {"retryCount": 1, "retryDelaySeconds": 0}})), T0
+    )
+    state, _ = step(worker_result(state, "a", T0 + 1, output={"x": 1}), T0 + 1)
+    state, _ = step(worker_result(state, "b", T0 + 2, status=TaskStatus.FAILED, reason="1st"), T0 + 2)
+    state, _ = step(worker_result(state, "b", T0 + 3, status=TaskStatus.FAILED, reason="2nd"), T0 + 3)
+    first_b, target = sorted(
+        (t for t in state.workflow.tasks if t.reference_task_name == "b"), key=lambda t: t.seq
+    )
+    plan = rerun(state, T0 + 20, RerunWorkflowRequest(re_run_from_task_id=target.task_id))
+
+    assert plan.new_run is not None and plan.new_run.superseded is not None
+    rule = plan.new_run.superseded
+    assert {t.task_id for t in state.workflow.tasks if rule.covers(t)} == set(plan.removed_tasks)
+    assert set(plan.removed_tasks) == {first_b.task_id, target.task_id}
+    assert not any(rule.covers(t) for t in plan.new_tasks)  # the new attempt is past the old run's seqs
+    whole = rerun(state, T0 + 20, RerunWorkflowRequest())
+    assert whole.new_run is not None and whole.new_run.superseded is None  # first_seq hides that run
+
+
 def test_rerun_of_a_synchronous_system_task_runs_it_again_with_the_given_input():
     inline = {
         "name": "calc",

@@ -75,6 +75,23 @@ class FailureWorkflowStart:
 
 
 @dataclass(frozen=True)
+class Superseded:
+    """The attempts a rerun from a task discarded: those scheduled from the target on (``seq`` from
+    ``from_seq`` to ``to_seq``, the last of the run it ended) and the earlier attempts of the target's
+    reference. Recorded on the header, so they stay out of the workflow even if their deletion after the
+    commit is interrupted (the next commit deletes what is left)."""
+
+    from_seq: int
+    to_seq: int
+    reference: str
+
+    def covers(self, task: Task) -> bool:
+        return task.seq <= self.to_seq and (
+            task.seq >= self.from_seq or task.reference_task_name == self.reference
+        )
+
+
+@dataclass(frozen=True)
 class NewRun:
     """A restart or rerun: the execution goes on under a new generation (new task ids); the attempts of an
     earlier run (``seq`` below ``first_seq``) no longer belong to it and are deleted after the commit."""
@@ -88,6 +105,8 @@ class NewRun:
     """The workflow input from now on (a rerun's ``workflowInput``); None keeps it."""
     correlation_id: str | None = None
     """The correlation id from now on (a rerun's ``correlationId``); None keeps it."""
+    superseded: Superseded | None = None
+    """A rerun from a task: the attempts it discards from the run it keeps."""
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,8 @@ Rerun (``POST /api/workflow/{id}/rerun``) is a restart that may keep part of the
 ``reRunFromTaskId`` it is a restart that keeps the creation time, with ``workflowInput`` and
 ``correlationId`` replacing the input and correlation id if given. With a task id, the attempts scheduled
 after the target (higher ``seq``) are discarded and the target runs again; the rest of the run is kept.
+The plan names what it discards (``NewRun.superseded``), so the header keeps them out of the workflow
+even if their deletion after the commit is interrupted.
 
 The target is run again as a fresh first attempt, not reset in place (Conductor keeps its id and
 ``retryCount``): its reference's attempts are discarded too and the run moves to a new generation, so the
@@ -53,7 +55,7 @@ from batonflow.engine.context import Decision
 from batonflow.engine.definition_index import DefinitionIndex
 from batonflow.engine.document import base_reference
 from batonflow.engine.operators import operator_for
-from batonflow.engine.plan import NewRun, Plan, WorkflowChange
+from batonflow.engine.plan import NewRun, Plan, Superseded, WorkflowChange
 from batonflow.engine.state import WorkflowState
 from batonflow.errors import BadRequestError, ConflictError, NotFoundError
 from batonflow.model import RerunWorkflowRequest, Task, TaskStatus, Workflow, WorkflowDef, WorkflowStatus
@@ -237,10 +239,12 @@ def rerun(state: WorkflowState, now: int, request: RerunWorkflowRequest) -> Plan
             failed_task_names=(),
         )
     )
+    superseded = None
     if target is None:
         decision.remove_tasks([task.task_id for task in decision.tasks()])
         first_seq = decision.last_seq + 1
     else:
+        superseded = Superseded(target.seq, decision.last_seq, target.reference_task_name)
         _rerun_from(decision, target, request.task_input)
         first_seq = state.first_seq
     new_run = NewRun(
@@ -249,6 +253,7 @@ def rerun(state: WorkflowState, now: int, request: RerunWorkflowRequest) -> Plan
         create_time=workflow.create_time,
         input=request.workflow_input,
         correlation_id=request.correlation_id,
+        superseded=superseded,
     )
     return dataclasses.replace(decision.plan(), new_run=new_run, joins={})
 

@@ -15,7 +15,7 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-from batonflow.model.wire import DeciderMessage
+from batonflow.model.wire import DeciderMessage, DeciderReason
 from batonflow.service.executor import run_decide
 from batonflow.service.runtime import Runtime
 
@@ -46,7 +46,9 @@ def _focus(event: dict[str, Any]) -> dict[str, _Focus]:
             message = DeciderMessage.model_validate_json(record.body)
         except ValueError:
             continue  # refused by the record handler
-        redelivered = int(record.attributes.approximate_receive_count or "1") > 1
+        # a sweep means a wake-up was lost, perhaps with the effects of the commit that asked for it
+        redelivered = message.reason == DeciderReason.SWEEP
+        redelivered |= int(record.attributes.approximate_receive_count or "1") > 1
         this = _Focus(list(message.task_ids), message.large, redelivered)
         if message.workflow_id in focus:
             focus[message.workflow_id].merge(this)

@@ -35,7 +35,7 @@ from batonflow.model.wire import DeciderReason, ResultMessage
 from batonflow.service.concurrency import release
 from batonflow.service.dispatch import dispatch
 from batonflow.service.runtime import Runtime
-from batonflow.service.starting import start_for_task
+from batonflow.service.starting import START_GRACE_MS, start_for_task
 from batonflow.service.tasks import apply_result
 from batonflow.store.errors import ConflictError
 from batonflow.store.executions import LoadedWorkflow
@@ -292,8 +292,13 @@ def _terminate_child(runtime: Runtime, task: Task, plan: Plan) -> None:
 Operation = Callable[[WorkflowState, int], Plan]
 
 
-def apply_operation(runtime: Runtime, workflow_id: str, operation: Operation) -> Plan:
+def apply_operation(runtime: Runtime, workflow_id: str, operation: Operation, *, wakes: bool = False) -> Plan:
     """Apply a user operation (terminate, ...) computed as a plan, retrying on a lost race.
+
+    ``wakes``: the caller wakes the decider after this (retry, resume, skip...). The commit then also
+    leaves the workflow a wake-up a grace period ahead, so if the caller dies before its wake-up (or
+    before the plan's dispatches) the sweeper wakes the workflow and its decide repeats the commit's
+    effects; the decide that follows sets the wake-up the workflow really needs.
 
     Raises NotFoundError for an unknown workflow and whatever the operation raises for a refused one.
     """
@@ -311,6 +316,9 @@ def apply_operation(runtime: Runtime, workflow_id: str, operation: Operation) ->
                 _look_up(runtime, registry, need)
         if plan.is_empty:
             return plan
+        if wakes:
+            grace = now + START_GRACE_MS
+            plan = replace(plan, wake_at=grace if plan.wake_at is None else min(plan.wake_at, grace))
         try:
             commit(runtime, loaded, plan, now)
         except ConflictError:

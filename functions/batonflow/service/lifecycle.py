@@ -47,7 +47,7 @@ def pause_workflow(runtime: Runtime, workflow_id: str) -> None:
 
 
 def resume_workflow(runtime: Runtime, workflow_id: str) -> None:
-    apply_operation(runtime, workflow_id, _RESUME)
+    apply_operation(runtime, workflow_id, _RESUME, wakes=True)
     runtime.queues.wake_workflows([workflow_id], DeciderReason.API)
 
 
@@ -86,7 +86,9 @@ def pause_workflows(runtime: Runtime, workflow_ids: Iterable[str]) -> BulkRespon
 
 
 def resume_workflows(runtime: Runtime, workflow_ids: Iterable[str]) -> BulkResponse:
-    response = _each(workflow_ids, lambda workflow_id: apply_operation(runtime, workflow_id, _RESUME))
+    response = _each(
+        workflow_ids, lambda workflow_id: apply_operation(runtime, workflow_id, _RESUME, wakes=True)
+    )
     if response.bulk_successful_results:
         runtime.queues.wake_workflows(dict.fromkeys(response.bulk_successful_results), DeciderReason.API)
     return response

@@ -121,7 +121,7 @@ def _reopen(runtime: Runtime, workflow_id: str, operation: Operation) -> None:
         before.append(state.workflow)
         return operation(state, now)
 
-    apply_operation(runtime, workflow_id, reopening)
+    apply_operation(runtime, workflow_id, reopening, wakes=True)
     runtime.queues.wake_workflows([workflow_id], DeciderReason.API)
     _resume_parents(runtime, before[-1])
 
@@ -146,7 +146,7 @@ def _resume_parent(runtime: Runtime, parent_id: str, task_id: str) -> Workflow |
         return reopen.resume_sub_workflow(state, now, task_id)
 
     try:
-        plan = apply_operation(runtime, parent_id, resume)
+        plan = apply_operation(runtime, parent_id, resume, wakes=True)
     except NotFoundError:
         logger.info("parent workflow %s is gone", parent_id)
         return None
@@ -187,5 +187,6 @@ def skip_task(
         lambda state, now: skip.skip_task(
             state, now, reference, task_input=task_input, task_output=task_output
         ),
+        wakes=True,
     )
     runtime.queues.wake_workflows([workflow_id], DeciderReason.API)

@@ -34,6 +34,7 @@ from batonflow.store.layout import (
     HEADER_SK,
     NAME_SHARDS,
     STATUS_SHARDS,
+    SUPERSEDED,
     TASK_SK_PREFIX,
     WAKE_SHARDS,
     Header,
@@ -47,6 +48,7 @@ from batonflow.store.layout import (
     name_shard,
     status_shard,
     status_shard_of,
+    superseded_doc,
     task_from_item,
     task_item,
     task_mutable_values,
@@ -74,6 +76,9 @@ class LoadedWorkflow:
     """False: only some tasks were loaded (a partial decide)."""
     stamps: dict[str, str] = field(default_factory=dict)
     """Task id -> token of the decide that counted it toward a JOIN, for the loaded tasks."""
+    leftovers: tuple[str, ...] = ()
+    """Ids of stored attempts a rerun discarded whose deletion was interrupted: the next commit deletes
+    them."""
 
     @property
     def workflow(self) -> Workflow:
@@ -135,8 +140,9 @@ class ExecutionStore:
                 tasks.append(_read_task(item, stamps))
         if header is None:
             return None
-        tasks = sorted((t for t in tasks if t.seq >= header.first_seq), key=lambda t: t.seq)
-        return LoadedWorkflow(header, tasks, stamps=stamps)
+        kept = sorted((t for t in tasks if header.keeps(t)), key=lambda t: t.seq)
+        leftovers = tuple(t.task_id for t in tasks if t.seq >= header.first_seq and not header.keeps(t))
+        return LoadedWorkflow(header, kept, stamps=stamps, leftovers=leftovers)
 
     def _live(self, item: Item) -> bool:
         """False for a header past its retention: TTL deletes it some time later, it is gone already."""
@@ -296,7 +302,7 @@ class ExecutionStore:
         for task_id in plan.counted:
             self._stamp(workflow_id, task_id, token)
         self._commit_header(loaded.header, plan, now, outbox)
-        self._delete_tasks(loaded.header.workflow.workflow_id, plan.removed_tasks)
+        self._delete_tasks(loaded.header.workflow.workflow_id, [*plan.removed_tasks, *loaded.leftovers])
 
     def _delete_tasks(self, workflow_id: str, task_ids: Iterable[str]) -> None:
         """Delete task items in batches of 25 (idempotent: deleting a missing item is not an error)."""
@@ -754,13 +760,19 @@ def _new_run_changes(header: Header, run: NewRun, changed: dict[str, AttributeVa
         workflowVersion=n(run.definition.version) if run.definition else None,
         static=header_static(header.workflow.model_copy(update=updates)),
     )
+    removed: list[str] = []
+    rules = tuple(rule for rule in header.superseded if rule.to_seq >= run.first_seq)
+    if run.superseded is not None:
+        changed[SUPERSEDED] = superseded_doc((*rules, run.superseded))
+    elif header.superseded:
+        removed.append(SUPERSEDED)  # a run from the first task: first_seq leaves every earlier attempt out
     if run.correlation_id is None:
-        return []
+        return removed
     changed["correlationId"] = s(run.correlation_id)
     if run.correlation_id and header.workflow.workflow_name:
         changed["correlationKey"] = s(run.correlation_id)
-        return []
-    return ["correlationKey"]
+        return removed
+    return [*removed, "correlationKey"]
 
 
 def _optional_list(values: tuple[str, ...] | None) -> AttributeValue | None:

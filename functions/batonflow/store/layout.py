@@ -35,6 +35,7 @@ import zlib
 from dataclasses import dataclass, field
 from typing import Any
 
+from batonflow.engine.plan import Superseded
 from batonflow.engine.state import JoinCount
 from batonflow.model import Task, Workflow
 from batonflow.store.attrs import (
@@ -51,6 +52,7 @@ from batonflow.store.attrs import (
 )
 
 HEADER_SK = "#HEADER"
+SUPERSEDED = "superseded"
 LOG_PK_PREFIX = "LOG#"
 EXPIRES_AT = "expiresAt"
 """The table's TTL attribute (``TimeToLiveSpecification`` in template.yaml), in epoch seconds."""
@@ -209,6 +211,12 @@ class Header:
     first_seq: int = 0
     """Where the current run's task ``seq`` begins (after a restart, earlier attempts are not part of it)."""
     joins: dict[str, JoinCount] = field(default_factory=dict)
+    superseded: tuple[Superseded, ...] = ()
+    """Attempts reruns from a task discarded: not part of the workflow, whether or not deleted yet."""
+
+    def keeps(self, task: Task) -> bool:
+        """Whether a stored attempt belongs to the current run."""
+        return task.seq >= self.first_seq and not any(rule.covers(task) for rule in self.superseded)
 
 
 def header_item(workflow: Workflow, *, generation: int = 0, wake_at: int | None = None) -> Item:
@@ -287,7 +295,12 @@ def header_from_item(item: Item) -> Header:
         last_seq=get_n(item, "lastSeq"),
         first_seq=get_n(item, "firstSeq"),
         joins={join_id: JoinCount(**value) for join_id, value in get_doc(item, "joins", {}).items()},
+        superseded=tuple(Superseded(*rule) for rule in get_doc(item, SUPERSEDED, [])),
     )
+
+
+def superseded_doc(rules: tuple[Superseded, ...]) -> AttributeValue:
+    return doc([[rule.from_seq, rule.to_seq, rule.reference] for rule in rules])
 
 
 def expires_at(end_time_ms: int, retention_s: int) -> int | None:
