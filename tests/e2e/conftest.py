@@ -1,5 +1,5 @@
 """One real local stack for the e2e session: embedded moto server, HTTP API on a free port, SQS pollers
-and schedules in threads — exactly what ``baton up`` runs."""
+and schedules in threads, the API in 4 sandbox processes — exactly what ``baton up`` runs."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from batonflow.emulator.stack import BatonStack
 
 @pytest.fixture(scope="session")
 def stack():
-    with BatonStack(port=0, stack_name="baton-e2e", schedule_interval_s=2) as running:
+    with BatonStack(port=0, stack_name="baton-e2e", schedule_interval_s=2, api_concurrency=4) as running:
         yield running
 
 

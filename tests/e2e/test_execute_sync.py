@@ -1,8 +1,5 @@
-"""Synchronous execute over HTTP on ``baton up``: the answer is the finished run.
-
-The workflow here runs on system tasks only: ``baton up`` runs one API request at a time (one Lambda
-execution environment), so REST workers polling that same API would wait behind the execute request.
-"""
+"""Synchronous execute over HTTP on ``baton up``: the answer is the finished run (a workflow of system
+tasks here; one with a REST worker polling the same API is in ``test_api_concurrency.py``)."""
 
 from __future__ import annotations
 

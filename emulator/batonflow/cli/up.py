@@ -25,6 +25,14 @@ def up(
     ] = None,
     region: Annotated[str, typer.Option(help="AWS region name for the local resources.")] = "us-east-1",
     stack_name: Annotated[str, typer.Option(help="Prefix of every resource name.")] = "baton-dev",
+    api_concurrency: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="API requests served at once, each in its own sandbox process as on Lambda "
+            "(1: in this process, one at a time).",
+        ),
+    ] = 4,
     demo: Annotated[
         bool, typer.Option("--demo", help="Register an example workflow, run a worker and show it complete.")
     ] = False,
@@ -35,7 +43,14 @@ def up(
     _stop_on_signals()
 
     with console.status("Starting Baton (moto, tables, queues, handlers)..."):
-        stack = BatonStack(host=host, port=port, endpoint_url=endpoint, region=region, stack_name=stack_name)
+        stack = BatonStack(
+            host=host,
+            port=port,
+            endpoint_url=endpoint,
+            region=region,
+            stack_name=stack_name,
+            api_concurrency=api_concurrency,
+        )
         try:
             stack.start()
         except OSError as error:
@@ -69,6 +84,11 @@ def _stop_on_signals() -> None:
         signal.signal(signum, _interrupt)
 
 
+def _sandboxes(stack) -> str:
+    pools = [f"{pool.size} x {pool.name} (ready in {pool.startup_s:.1f} s)" for pool in stack.sandbox_pools]
+    return f"[bold]Sandboxes[/bold]   {', '.join(pools)}\n" if pools else ""
+
+
 def _print_banner(stack) -> None:
     exports = "\n".join(
         f"export {name}={value}" for name, value in sorted(stack.worker_environment().items())
@@ -76,7 +96,8 @@ def _print_banner(stack) -> None:
     console.print(
         Panel.fit(
             f"[bold]API[/bold]        {stack.api_url}/api\n"
-            f"[bold]AWS (local)[/bold] {stack.endpoint_url}  region {stack.region}\n\n"
+            f"[bold]AWS (local)[/bold] {stack.endpoint_url}  region {stack.region}\n"
+            f"{_sandboxes(stack)}\n"
             f"Environment for workers (batonflow.sdk or conductor-python):\n{exports}",
             title="Baton is up",
         )

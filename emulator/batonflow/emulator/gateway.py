@@ -15,7 +15,9 @@ What AWS does and we copy (payload format 2.0):
 * a handler result with ``statusCode`` is a structured response (``headers``, ``cookies`` → ``Set-Cookie``,
   ``body``, ``isBase64Encoded``; ``multiValueHeaders`` is ignored, as format 2.0 does); any other result is
   ``200`` with its JSON as the body; a missing ``Content-Type`` becomes ``application/json``;
-* a handler that raises, or returns something malformed, is ``500 {"message":"Internal Server Error"}``.
+* a handler that raises, or returns something malformed, is ``500 {"message":"Internal Server Error"}``;
+* a sandbox process that dies during the request (Lambda's ``Runtime.ExitError``) is
+  ``502 {"message":"Bad Gateway"}``: an answer, never a hang.
 
 Local additions: duplicate slashes in the path are collapsed (conductor-python can send ``//``) and the
 request context's ``domainName`` is the ``Host`` the client used.
@@ -37,6 +39,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl, unquote
 
+from batonflow.emulator.errors import SandboxError
 from batonflow.infra import FunctionSpec, HttpApiEvent
 
 logger = logging.getLogger(__name__)
@@ -50,6 +53,7 @@ _HOP_BY_HOP = frozenset(
 """Headers that end at API Gateway and never reach the integration."""
 _NOT_FOUND = {"message": "Not Found"}
 _INTERNAL_ERROR = {"message": "Internal Server Error"}
+_BAD_GATEWAY = {"message": "Bad Gateway"}
 
 
 @dataclass(frozen=True)
@@ -199,6 +203,9 @@ class LocalGateway:
         try:
             result = self._targets[route.function](event)
             return lambda_result_to_response(result, request_id)
+        except SandboxError:
+            logger.exception("%s crashed on %s %s", route.function, request.method, path)
+            return _json_response(502, _BAD_GATEWAY, request_id)
         except Exception:
             logger.exception("%s failed on %s %s", route.function, request.method, path)
             return _json_response(500, _INTERNAL_ERROR, request_id)

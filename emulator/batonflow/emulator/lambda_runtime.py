@@ -74,9 +74,11 @@ def direct_invoke(invocation: Invocation) -> Any:
 class LocalFunction:
     """A function of the template bound to its handler; :meth:`invoke` is what event sources call.
 
-    Invocations of one function run one at a time, as in a single Lambda execution environment. Handler
-    modules hold per-environment state, and Powertools' event handler keeps the current request in class
-    attributes, so two concurrent calls in one process would mix up their requests.
+    At most ``concurrency`` invocations run at once (the others wait), as with that many Lambda execution
+    environments. An in-process handler needs 1: handler modules hold per-environment state, and
+    Powertools' event handler keeps the current request in class attributes, so two concurrent calls in one
+    process would mix up their requests. More needs a handler that runs each call in its own process
+    (:class:`~batonflow.emulator.sandboxes.SandboxPool`).
     """
 
     def __init__(
@@ -88,6 +90,7 @@ class LocalFunction:
         invoker: Invoker = direct_invoke,
         clock: Clock = time.time,
         new_id: Callable[[], str] = lambda: str(uuid.uuid4()),
+        concurrency: int = 1,
     ) -> None:
         self.spec = spec
         self.handler = handler
@@ -95,11 +98,11 @@ class LocalFunction:
         self._invoker = invoker
         self._clock = clock
         self._new_id = new_id
-        self._sandbox = threading.Lock()
+        self._sandboxes = threading.BoundedSemaphore(concurrency)
 
     def invoke(self, event: Any, *, source: str = "direct") -> Any:
         """Call the handler through the invoker with a fresh context; exceptions propagate."""
-        with self._sandbox:
+        with self._sandboxes:
             context = LambdaContext(
                 function_name=self.spec.function_name,
                 invoked_function_arn=self.arn,

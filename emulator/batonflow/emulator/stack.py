@@ -7,7 +7,11 @@
 2. provisions the template's tables, queues and buckets there (:func:`batonflow.infra.provision`);
 3. puts the functions' resolved environment, plus ``AWS_ENDPOINT_URL``, the region and dummy credentials,
    into ``os.environ`` *before* importing any handler, because handlers build clients at import;
-4. imports each function's ``Handler`` (or takes an override from ``handlers``);
+4. imports each function's ``Handler`` (or takes an override from ``handlers``); with
+   ``api_concurrency=N`` > 1, the HttpApi function instead runs in N sandbox processes started here
+   (:class:`~batonflow.emulator.sandboxes.SandboxPool`), each importing it under the same environment,
+   so N API requests run at once as in N Lambda execution environments (a callable override stays
+   in-process, one request at a time);
 5. serves the HttpApi routes over HTTP, runs one poller per SQS event, one reader per DynamoDB stream
    event and one thread per schedule;
 6. emulates DynamoDB TTL, which moto lacks: a thread per table with a ``TimeToLiveSpecification`` deletes
@@ -58,6 +62,7 @@ from batonflow.emulator.lambda_runtime import (
     load_handler,
 )
 from batonflow.emulator.moto_server import DEFAULT_HOST, MotoServer
+from batonflow.emulator.sandboxes import SandboxPool
 from batonflow.emulator.schedules import ScheduleRunner
 from batonflow.emulator.ttl import TtlSweeper
 from batonflow.infra import (
@@ -104,6 +109,7 @@ class BatonStack:
         handlers: Mapping[str, Handler | str] | None = None,
         invoke: Invoker = direct_invoke,
         concurrency: int | Mapping[str, int] = 1,
+        api_concurrency: int = 1,
         schedule_interval_s: float | None = None,
         ttl_sweep_interval_s: float = 60.0,
         failure_backoff_s: int = 1,
@@ -123,6 +129,9 @@ class BatonStack:
         self._handler_overrides = dict(handlers or {})
         self._invoker = invoke
         self._concurrency = concurrency
+        if api_concurrency < 1:
+            raise ValueError(f"api_concurrency must be at least 1, not {api_concurrency}")
+        self._api_concurrency = api_concurrency
         self._schedule_interval_s = schedule_interval_s
         self._ttl_sweep_interval_s = ttl_sweep_interval_s
         self._failure_backoff_s = failure_backoff_s
@@ -143,6 +152,7 @@ class BatonStack:
         self.schedules: list[ScheduleRunner] = []
         self.streams: list[StreamPoller] = []
         self.ttl_sweepers: list[TtlSweeper] = []
+        self.sandbox_pools: list[SandboxPool] = []
 
     # -- lifecycle -------------------------------------------------------------------------------------
 
@@ -156,10 +166,14 @@ class BatonStack:
         return self
 
     def stop(self) -> None:
-        """Stop serving and polling, join every thread, restore ``os.environ``, stop the embedded server."""
+        """Stop serving and polling, join every thread and sandbox process, restore ``os.environ``, stop the
+        embedded server. Sandboxes go first: a request still running in one fails, so no HTTP thread waits
+        for a long one (a sync execute) to finish."""
         workers = [*self.pollers, *self.streams, *self.schedules, *self.ttl_sweepers]
         for worker in workers:
             worker.stop()
+        for pool in self.sandbox_pools:
+            pool.stop()
         if self._http is not None:
             self._http.stop()
             self._http = None
@@ -239,6 +253,7 @@ class BatonStack:
     def _start(self) -> None:
         self._stopped.clear()
         self.functions, self.pollers, self.schedules, self.streams, self.ttl_sweepers = {}, [], [], [], []
+        self.sandbox_pools = []
         if self._external_endpoint is None:
             self._moto = MotoServer(DEFAULT_HOST, self._moto_port)
             self.endpoint_url = self._moto.start()
@@ -258,12 +273,14 @@ class BatonStack:
         self._environ.apply(variables)
         imported_under = fingerprint(variables)
         for spec in self.provisioned.functions:
+            handler, concurrency = self._handler(spec, imported_under, variables)
             self.functions[spec.logical_id] = LocalFunction(
                 spec,
-                self._handler(spec, imported_under),
+                handler,
                 arn=self.resources[spec.logical_id].attributes["Arn"],
                 invoker=self._invoker,
                 clock=self._clock,
+                concurrency=concurrency,
             )
         self._build_gateway()
         self._build_pollers(clients.sqs)
@@ -283,11 +300,19 @@ class BatonStack:
             "stack %s up: endpoint %s, api %s", self.stack_name, self.endpoint_url, self._api_or_none()
         )
 
-    def _handler(self, spec: FunctionSpec, environment_fingerprint: str) -> Handler:
+    def _handler(
+        self, spec: FunctionSpec, environment_fingerprint: str, variables: Mapping[str, str]
+    ) -> tuple[Handler, int]:
+        """The function's handler and how many invocations of it may run at once."""
         override = self._handler_overrides.get(spec.logical_id)
         if override is not None and not isinstance(override, str):
-            return override
-        return load_handler(override or spec.handler, environment_fingerprint)
+            return override, 1
+        path = override or spec.handler
+        if self._api_concurrency > 1 and spec.events_of(HttpApiEvent):
+            pool = SandboxPool(path, variables, size=self._api_concurrency, name=spec.logical_id).start()
+            self.sandbox_pools.append(pool)
+            return pool, pool.size
+        return load_handler(path, environment_fingerprint), 1
 
     def _build_gateway(self) -> None:
         specs = self._provisioned().functions
