@@ -18,6 +18,7 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.config import Config
 from moto import mock_aws
 
 from batonflow.api.app import build_app
@@ -156,7 +157,9 @@ def moto_harness(monkeypatch: pytest.MonkeyPatch) -> Iterator[Harness]:
                     wait_s=0,
                     failure_backoff_s=0,
                 )
-        streams = session.client("dynamodbstreams")
+        # botocore >= 1.44 sends stream calls to account-based endpoints, which moto's in-process mock
+        # does not recognise; the regional endpoint is the same service
+        streams = session.client("dynamodbstreams", config=Config(account_id_endpoint_mode="disabled"))
         for logical_id, module_name in _STREAM_FUNCTIONS.items():
             (event,) = stack.function(logical_id).events_of(DynamoDbEvent)
             module = handlers[module_name]
