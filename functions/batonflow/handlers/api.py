@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -12,7 +13,30 @@ from batonflow.service.runtime import Runtime
 logger = Logger()
 app = build_app(Runtime.from_env())
 
+_REPEATED_SLASHES = re.compile(r"/{2,}")
+
 
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return app.resolve(event, context)
+    return app.resolve(collapse_slashes(event), context)
+
+
+def collapse_slashes(event: dict[str, Any]) -> dict[str, Any]:
+    """The event with ``//`` in its path collapsed to ``/``.
+
+    conductor-python joins its base URL and each path by concatenation, so a base URL ending in ``/`` sends
+    ``/api//workflow/...`` (python-sdk-wire.md §2). API Gateway hands the path over as sent, in ``rawPath``
+    and ``requestContext.http.path``, and the resolver would match no route.
+    """
+    raw_path = event.get("rawPath")
+    if not isinstance(raw_path, str) or "//" not in raw_path:
+        return event
+    collapsed = {**event, "rawPath": _REPEATED_SLASHES.sub("/", raw_path)}
+    http = event.get("requestContext", {}).get("http")
+    if isinstance(http, dict) and isinstance(http.get("path"), str):
+        request_context = {
+            **event["requestContext"],
+            "http": {**http, "path": _REPEATED_SLASHES.sub("/", http["path"])},
+        }
+        collapsed["requestContext"] = request_context
+    return collapsed
