@@ -226,6 +226,54 @@ def test_a_task_written_by_a_decide_that_lost_its_commit_is_sent_by_the_next_dec
     assert sent["taskId"] == racing.new_tasks[0].task_id
 
 
+def test_a_plan_that_lost_its_commit_takes_its_tasks_back_so_a_later_run_never_shows_them(harness: Harness):
+    assert harness.api("POST", "/api/metadata/workflow", ONE_TASK).status == 200
+    workflow_id = harness.api("POST", "/api/workflow/one", {}).text
+    store = harness.runtime.executions
+    commit_header = store._commit_header
+    raced: list[bool] = []
+
+    def terminated_meanwhile(*args: object) -> None:
+        if not raced:  # the first decide wrote its task; a terminate commits before its header does
+            raced.append(True)
+            assert harness.api("DELETE", f"/api/workflow/{workflow_id}?reason=stop").status == 200
+        commit_header(*args)
+
+    with pytest.MonkeyPatch.context() as race:
+        race.setattr(store, "_commit_header", terminated_meanwhile)
+        harness.pump("decider")
+    assert raced and tasks_of(harness, workflow_id) == []
+
+    v2 = {**ONE_TASK, "version": 2, "tasks": [{"name": "job_v2", "taskReferenceName": "job_v2"}]}
+    assert harness.api("POST", "/api/metadata/workflow", v2).status == 200
+    restart = harness.api("POST", f"/api/workflow/{workflow_id}/restart?useLatestDefinitions=true")
+    assert restart.status == 204
+    harness.pump()
+    assert [t["referenceTaskName"] for t in tasks_of(harness, workflow_id)] == ["job_v2"]
+
+
+def test_a_task_both_racing_commits_wrote_stays_with_the_winner(harness: Harness):
+    assert harness.api("POST", "/api/metadata/workflow", ONE_TASK).status == 200
+    workflow_id = harness.api("POST", "/api/workflow/one", {}).text
+    store = harness.runtime.executions
+    loaded = store.load(workflow_id)
+    assert loaded is not None
+    plan = decide(WorkflowState(workflow=loaded.workflow, last_seq=loaded.header.last_seq), harness.clock.now)
+    [task] = plan.new_tasks
+    commit_header = store._commit_header
+
+    def winner_first(*args: object) -> None:  # the loser wrote the item first; the winner commits first
+        store._commit_header = commit_header
+        store.commit(loaded, plan, harness.clock.now, [], token="winner")
+        commit_header(*args)
+
+    store._commit_header = winner_first
+    with pytest.raises(ConflictError):
+        store.commit(loaded, plan, harness.clock.now, [], token="loser")
+
+    assert [t["taskId"] for t in tasks_of(harness, workflow_id)] == [task.task_id]
+
+
 def test_concurrent_starts_with_one_idempotency_key_race_to_one_workflow(harness: Harness):
     harness.api("POST", "/api/metadata/workflow", ONE_TASK)
     request = StartWorkflowRequest(

@@ -320,7 +320,7 @@ def apply_operation(runtime: Runtime, workflow_id: str, operation: Operation, *,
             grace = now + START_GRACE_MS
             plan = replace(plan, wake_at=grace if plan.wake_at is None else min(plan.wake_at, grace))
         try:
-            commit(runtime, loaded, plan, now)
+            commit(runtime, loaded, plan, now, token=uuid.uuid4().hex)
         except ConflictError:
             continue
         return plan

@@ -16,6 +16,7 @@ moto, deep-copies the table per call and fails under concurrent threads (DESIGN 
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -60,6 +61,8 @@ from batonflow.store.layout import (
 _OPEN_STATUSES = (TaskStatus.SCHEDULED.value, TaskStatus.IN_PROGRESS.value)
 _JOINED = "joined"
 """Task attribute: the token of the decide that counted this attempt toward a JOIN (join_counts.py)."""
+_OWNER = "owner"
+"""Task attribute: the token of the commit that wrote (or, having won, claimed) the item."""
 _HAS_LOGS = "hasLogs"
 """Task attribute: the attempt has execution logs (``LOG#<taskId>``), to delete with it."""
 _BATCH_GET = 100
@@ -290,19 +293,67 @@ class ExecutionStore:
         count was counted by another decide; the caller reloads and decides again. ``token`` identifies
         the calling decide in its stamps, so its own stamps from a lost race are recognised on the retry.
         Deleting only after the commit means a lost race deletes nothing.
+
+        New task items carry their writer's ``token`` (``owner``). A commit that fails takes back the items
+        it created (conditionally: still its own), so a plan that lost leaves no task behind for a later
+        commit to expose by reusing its ``seq``. An item that existed already (the same deterministic id,
+        written by another decide of the same state) is only claimed once the header commit succeeded:
+        a writer that may still lose never takes an item from one that may win.
         """
-        for task in plan.new_tasks:
-            try:
-                self._put_new(task_item(task))
-            except ConflictError:
-                continue  # this attempt was written by an earlier try of the same decide
-        for change in plan.task_changes:
-            self._update_task(change.task, expected=(change.expected_status.value,))
         workflow_id = loaded.header.workflow.workflow_id
-        for task_id in plan.counted:
-            self._stamp(workflow_id, task_id, token)
-        self._commit_header(loaded.header, plan, now, outbox)
-        self._delete_tasks(loaded.header.workflow.workflow_id, [*plan.removed_tasks, *loaded.leftovers])
+        created: list[str] = []
+        existing: list[Task] = []
+        try:
+            for task in plan.new_tasks:
+                try:
+                    self._put_new({**task_item(task), _OWNER: s(token)})
+                    created.append(task.task_id)
+                except ConflictError:
+                    existing.append(task)
+            for change in plan.task_changes:
+                self._update_task(change.task, expected=(change.expected_status.value,))
+            for task_id in plan.counted:
+                self._stamp(workflow_id, task_id, token)
+            self._commit_header(loaded.header, plan, now, outbox)
+        except ConflictError:
+            self._take_back(workflow_id, created, token)
+            raise
+        self._claim(existing, token)
+        self._delete_tasks(workflow_id, [*plan.removed_tasks, *loaded.leftovers])
+
+    def _take_back(self, workflow_id: str, task_ids: Iterable[str], token: str) -> None:
+        """Delete the items a failed commit created, unless a winning commit claimed one meanwhile."""
+        for task_id in task_ids:
+            try:
+                self._client.delete_item(
+                    TableName=self._table,
+                    Key={"PK": s(workflow_pk(workflow_id)), "SK": s(task_sk(task_id))},
+                    ConditionExpression="#owner = :token",
+                    ExpressionAttributeNames={"#owner": _OWNER},
+                    ExpressionAttributeValues={":token": s(token)},
+                )
+            except ClientError as error:
+                if not _is_conditional_failure(error):
+                    raise
+
+    def _claim(self, tasks: Iterable[Task], token: str) -> None:
+        """After a successful commit: make the items it found already written its own (so a commit that
+        wrote them and lost does not take them back), writing those taken back already."""
+        for task in tasks:
+            try:
+                self._client.update_item(
+                    TableName=self._table,
+                    Key={"PK": s(workflow_pk(task.workflow_instance_id)), "SK": s(task_sk(task.task_id))},
+                    UpdateExpression="SET #owner = :token",
+                    ConditionExpression="attribute_exists(SK)",
+                    ExpressionAttributeNames={"#owner": _OWNER},
+                    ExpressionAttributeValues={":token": s(token)},
+                )
+            except ClientError as error:
+                if not _is_conditional_failure(error):
+                    raise
+                with contextlib.suppress(ConflictError):  # written again meanwhile, for this same state
+                    self._put_new({**task_item(task), _OWNER: s(token)})
 
     def _delete_tasks(self, workflow_id: str, task_ids: Iterable[str]) -> None:
         """Delete task items in batches of 25 (idempotent: deleting a missing item is not an error)."""
