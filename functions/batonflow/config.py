@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from batonflow.model.wire import QUEUE_PREFIX_ENV, RESULTS_QUEUE_ENV
 
@@ -12,6 +12,8 @@ DECIDER_QUEUE_ENV = "BATON_DECIDER_QUEUE_URL"
 TIMER_QUEUE_ENV = "BATON_TIMER_QUEUE_URL"
 BUCKET_ENV = "BATON_BUCKET"
 RETENTION_DAYS_ENV = "BATON_RETENTION_DAYS"
+API_KEY_ID_ENV = "BATON_API_KEY_ID"
+API_KEY_SECRET_ENV = "BATON_API_KEY_SECRET"
 _SECONDS_PER_DAY = 86400
 
 
@@ -25,6 +27,9 @@ class Settings:
     bucket: str = ""
     retention_s: int = 0
     """How long a finished workflow is kept (DynamoDB TTL); 0 keeps it forever."""
+    api_key_id: str = ""
+    """The API key conductor-python exchanges for a token at ``POST /api/token``; empty turns auth off."""
+    api_key_secret: str = field(default="", repr=False)
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -37,6 +42,8 @@ class Settings:
             timer_queue_url=env[TIMER_QUEUE_ENV],
             bucket=env.get(BUCKET_ENV, ""),
             retention_s=retention_seconds(env.get(RETENTION_DAYS_ENV, "0")),
+            api_key_id=env.get(API_KEY_ID_ENV, ""),
+            api_key_secret=env.get(API_KEY_SECRET_ENV, ""),
         )
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import importlib
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from types import ModuleType
@@ -64,9 +64,16 @@ class Harness:
     ttl: TtlSweeper
 
     def api(
-        self, method: str, target: str, json_body: Any = None, *, body: str | bytes = b""
+        self,
+        method: str,
+        target: str,
+        json_body: Any = None,
+        *,
+        body: str | bytes = b"",
+        headers: Mapping[str, str] | None = None,
     ) -> HttpResponse:
-        return self.gateway.handle(HttpRequest.build(method, target, json_body=json_body, body=body))
+        request = HttpRequest.build(method, target, json_body=json_body, body=body, headers=headers or {})
+        return self.gateway.handle(request)
 
     def pump(self, *functions: str, max_rounds: int = 200) -> int:
         """Deliver messages to the queue functions until no queue has any; returns batches delivered."""
@@ -111,7 +118,10 @@ def _handler_module(name: str, runtime: Runtime, monkeypatch: pytest.MonkeyPatch
 
 
 @contextmanager
-def moto_harness(monkeypatch: pytest.MonkeyPatch) -> Iterator[Harness]:
+def moto_harness(
+    monkeypatch: pytest.MonkeyPatch, *, parameters: Mapping[str, str] | None = None
+) -> Iterator[Harness]:
+    """``parameters`` overrides template parameters, as ``sam deploy --parameter-overrides`` would."""
     for key, value in {
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
@@ -121,7 +131,7 @@ def moto_harness(monkeypatch: pytest.MonkeyPatch) -> Iterator[Harness]:
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     with mock_aws():
         session = boto3.session.Session(region_name=REGION)
-        stack = provision(load_template(), session_or_clients=session, region=REGION)
+        stack = provision(load_template(), parameters=parameters, session_or_clients=session, region=REGION)
         for key, value in shared_environment(stack.functions).items():
             monkeypatch.setenv(key, value)
         clock = FakeClock()

@@ -36,10 +36,31 @@ def up(
     demo: Annotated[
         bool, typer.Option("--demo", help="Register an example workflow, run a worker and show it complete.")
     ] = False,
+    api_key_id: Annotated[
+        str,
+        typer.Option(
+            envvar="BATON_API_KEY_ID",
+            help="Require an API key: conductor-python exchanges this id and --api-key-secret at "
+            "POST /api/token for the token it sends in X-Authorization. Off when empty.",
+        ),
+    ] = "",
+    api_key_secret: Annotated[
+        str,
+        typer.Option(
+            envvar="BATON_API_KEY_SECRET",
+            show_default=False,
+            help="Secret of --api-key-id (prefer the environment variable: arguments show in `ps`).",
+        ),
+    ] = "",
 ) -> None:
     """Run Baton locally: API, decider, timers and sweeper, same handlers and template as on AWS."""
     from batonflow.emulator.stack import BatonStack
 
+    if bool(api_key_id) != bool(api_key_secret):
+        raise typer.BadParameter("--api-key-id and --api-key-secret go together")
+    if api_key_id and demo:
+        raise typer.BadParameter("--demo's client has no API key; run it without --api-key-id")
+    parameters = {"ApiKeyId": api_key_id, "ApiKeySecret": api_key_secret} if api_key_id else {}
     _stop_on_signals()
 
     with console.status("Starting Baton (moto, tables, queues, handlers)..."):
@@ -50,6 +71,7 @@ def up(
             region=region,
             stack_name=stack_name,
             api_concurrency=api_concurrency,
+            parameters=parameters,
         )
         try:
             stack.start()
@@ -57,7 +79,7 @@ def up(
             console.print(f"[red]Could not start:[/red] {error}")
             raise typer.Exit(1) from error
     try:
-        _print_banner(stack)
+        _print_banner(stack, api_key_id)
         if demo:
             from batonflow.cli.demo import run_demo
 
@@ -89,7 +111,16 @@ def _sandboxes(stack) -> str:
     return f"[bold]Sandboxes[/bold]   {', '.join(pools)}\n" if pools else ""
 
 
-def _print_banner(stack) -> None:
+def _auth(api_key_id: str) -> str:
+    if not api_key_id:
+        return ""
+    return (
+        f"[bold]Auth[/bold]       API key {api_key_id}: conductor-python needs "
+        f"CONDUCTOR_AUTH_KEY={api_key_id} and CONDUCTOR_AUTH_SECRET=<the secret>\n"
+    )
+
+
+def _print_banner(stack, api_key_id: str = "") -> None:
     exports = "\n".join(
         f"export {name}={value}" for name, value in sorted(stack.worker_environment().items())
     )
@@ -97,7 +128,7 @@ def _print_banner(stack) -> None:
         Panel.fit(
             f"[bold]API[/bold]        {stack.api_url}/api\n"
             f"[bold]AWS (local)[/bold] {stack.endpoint_url}  region {stack.region}\n"
-            f"{_sandboxes(stack)}\n"
+            f"{_sandboxes(stack)}{_auth(api_key_id)}\n"
             f"Environment for workers (batonflow.sdk or conductor-python):\n{exports}",
             title="Baton is up",
         )

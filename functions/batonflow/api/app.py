@@ -7,6 +7,7 @@ import logging
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError as RouteNotFound
 
+from batonflow.api.auth import token_authority, token_check, token_router
 from batonflow.api.errors import error_response, render
 from batonflow.api.metadata import task_def_router, workflow_def_router
 from batonflow.api.responses import json_response
@@ -30,6 +31,10 @@ def build_app(runtime: Runtime) -> APIGatewayHttpResolver:
     app.include_router(workflow_operations_router(runtime))
     app.include_router(workflow_lifecycle_router(runtime))
     app.include_router(task_router(runtime))
+    authority = token_authority(runtime.settings, runtime.clock)
+    if authority is not None:  # auth off: no /api/token route, so it answers 404 (open mode for the SDK)
+        app.include_router(token_router(authority))
+        app.use(middlewares=[token_check(authority)])
 
     @app.get("/health")
     @app.get("/api/health")

@@ -9,7 +9,7 @@ from typing import Any
 from aws_lambda_powertools.event_handler import Response, content_types
 from pydantic import ValidationError
 
-from batonflow.errors import BatonError, ValidationFailedError
+from batonflow.errors import BatonError, UnauthorizedError, ValidationFailedError
 
 INSTANCE = "baton"
 
@@ -29,6 +29,8 @@ def render(error: BatonError) -> Response:
     extra: dict[str, Any] = {}
     if isinstance(error, ValidationFailedError):
         extra["validationErrors"] = error.validation_errors
+    if isinstance(error, UnauthorizedError) and error.code:
+        extra["error"] = error.code
     return error_response(error.status, error.message, retryable=error.retryable, **extra)
 
 
