@@ -62,42 +62,36 @@ def fingerprint(variables: Mapping[str, str]) -> str:
 class EnvironPatch:
     """Sets variables in ``os.environ`` (unsetting the profile ones) and puts everything back on restore.
 
-    Patches are layers: stacks may stop in any order (a test's own stack may stop while the session's
-    stack, started after it, still runs). Restoring one takes its layer away: each of its variables gets
-    the value of the latest patch still applied that sets it, or the value from before any patch.
+    Patches are layers, and stacks may stop in any order (a test's own stack may stop while the session's
+    stack, started after it, still runs): a patch restored while a later one still sets a variable leaves
+    the variable alone and hands what it saved to that later patch, which restores it in turn.
     """
 
     _active: ClassVar[list[EnvironPatch]] = []
-    _originals: ClassVar[dict[str, str | None]] = {}
 
     def __init__(self) -> None:
-        self._applied: dict[str, str | None] = {}
+        self._saved: dict[str, str | None] = {}
 
     def apply(self, variables: Mapping[str, str]) -> None:
         for name in [*variables, *_UNSET_VARIABLES]:
-            if not any(name in patch._applied for patch in self._active) and name not in self._applied:
-                self._originals[name] = os.environ.get(name)
-        self._applied.update(dict.fromkeys(_UNSET_VARIABLES))
-        self._applied.update(variables)
+            self._saved.setdefault(name, os.environ.get(name))
+        for name in _UNSET_VARIABLES:
+            os.environ.pop(name, None)
+        os.environ.update(variables)
         if self not in self._active:
             self._active.append(self)
-        self._set(self._applied)
 
     def restore(self) -> None:
         if self not in self._active:
             return
+        later = self._active[self._active.index(self) + 1 :]
         self._active.remove(self)
-        values: dict[str, str | None] = {}
-        for name in self._applied:
-            setting = [patch._applied[name] for patch in self._active if name in patch._applied]
-            values[name] = setting[-1] if setting else self._originals.pop(name, None)
-        self._applied = {}
-        self._set(values)
-
-    @staticmethod
-    def _set(values: Mapping[str, str | None]) -> None:
-        for name, value in values.items():
-            if value is None:
+        for name, value in self._saved.items():
+            successor = next((patch for patch in later if name in patch._saved), None)
+            if successor is not None:
+                successor._saved[name] = value
+            elif value is None:
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
+        self._saved = {}

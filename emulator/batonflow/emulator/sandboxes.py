@@ -26,7 +26,7 @@ import threading
 import time
 import traceback
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from types import TracebackType
 from typing import Any
@@ -58,6 +58,8 @@ _CONTEXT_FIELDS = (
 class _Sandbox:
     process: Any
     connection: Connection
+    reaping: threading.Lock = field(default_factory=threading.Lock)
+    reaped: bool = False
 
 
 class SandboxPool:
@@ -243,11 +245,17 @@ class SandboxPool:
 
 
 def _reap(sandbox: _Sandbox) -> None:
-    sandbox.process.join(_STOP_TIMEOUT_S)
-    if sandbox.process.is_alive():
-        sandbox.process.kill()
-        sandbox.process.join()
-    sandbox.connection.close()
+    """Join the process and close its pipe, once: ``stop`` and the thread whose invocation the stop broke
+    both reap the same sandbox, and a pipe closed twice could close another file that reused its number."""
+    with sandbox.reaping:
+        if sandbox.reaped:
+            return
+        sandbox.reaped = True
+        sandbox.process.join(_STOP_TIMEOUT_S)
+        if sandbox.process.is_alive():
+            sandbox.process.kill()
+            sandbox.process.join()
+        sandbox.connection.close()
 
 
 def _context_fields(context: Any) -> dict[str, Any]:
