@@ -20,13 +20,13 @@ Local deviations, on purpose:
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from batonflow.emulator.background import BackgroundLoop
 from batonflow.emulator.errors import EmulatorError
 
 logger = logging.getLogger(__name__)
@@ -121,7 +121,7 @@ class _Shard:
         self.issued_at = now
 
 
-class StreamPoller:
+class StreamPoller(BackgroundLoop):
     """Feeds one table stream to one function. :meth:`poll_once` is the whole behaviour; the thread
     repeats it. Shard iterators are taken at construction, so ``LATEST`` means "from now on"."""
 
@@ -146,20 +146,7 @@ class StreamPoller:
         self._finished: set[str] = set()
         """Closed shards read to their end: still listed by DescribeStream for a day, never read again."""
         self._discover(source.starting_position)
-        self._stop = threading.Event()
-        self._thread = threading.Thread(
-            target=self._run, name=name or f"stream-{source.function}", daemon=True
-        )
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-
-    def join(self, timeout: float | None = None) -> None:
-        if self._thread.is_alive():
-            self._thread.join(timeout)
+        super().__init__(name or f"stream-{source.function}")
 
     def poll_once(self, *, wait_s: float | None = None) -> int:
         """Read one batch from each shard and hand the records that pass the filters to the function;

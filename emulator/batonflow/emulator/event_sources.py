@@ -19,10 +19,11 @@ from __future__ import annotations
 
 import base64
 import logging
-import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+from batonflow.emulator.background import BackgroundLoop
 
 logger = logging.getLogger(__name__)
 
@@ -75,7 +76,7 @@ def sqs_record(message: dict[str, Any], *, queue_arn: str, region: str) -> dict[
     return record
 
 
-class SqsPoller:
+class SqsPoller(BackgroundLoop):
     """Feeds one queue to one function. :meth:`poll_once` is the whole behaviour; the thread repeats it."""
 
     def __init__(
@@ -93,19 +94,7 @@ class SqsPoller:
         self._invoke = invoke
         self._failure_backoff_s = failure_backoff_s
         self._wait_s = wait_s
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name=name or f"sqs-{source.function}", daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        """Ask the thread to stop after its current poll; :meth:`join` waits for it."""
-        self._stop.set()
-
-    def join(self, timeout: float | None = None) -> None:
-        if self._thread.is_alive():
-            self._thread.join(timeout)
+        super().__init__(name or f"sqs-{source.function}")
 
     def poll_once(self, *, wait_s: int | None = None) -> int:
         """Receive one batch, invoke the function, settle each message; return how many were received.

@@ -8,12 +8,13 @@ asynchronous invocation (the failure is logged; the next tick runs anyway).
 from __future__ import annotations
 
 import logging
-import threading
 import time
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
+
+from batonflow.emulator.background import BackgroundLoop
 
 logger = logging.getLogger(__name__)
 
@@ -35,7 +36,7 @@ def scheduled_event(
     }
 
 
-class ScheduleRunner:
+class ScheduleRunner(BackgroundLoop):
     """Invokes ``invoke`` every ``interval_s`` with a scheduled event (or the rule's constant ``input``)."""
 
     def __init__(
@@ -58,9 +59,7 @@ class ScheduleRunner:
         self._input = input
         self._clock = clock
         self._new_id = new_id
-        self._stop = threading.Event()
-        name = f"schedule-{rule_arn.rsplit('/', 1)[-1]}"
-        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        super().__init__(f"schedule-{rule_arn.rsplit('/', 1)[-1]}")
 
     def fire(self) -> Any:
         """One run, now; returns what the function returned."""
@@ -74,16 +73,6 @@ class ScheduleRunner:
                 event_id=self._new_id(),
             )
         return self._invoke(event)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-
-    def join(self, timeout: float | None = None) -> None:
-        if self._thread.is_alive():
-            self._thread.join(timeout)
 
     def _run(self) -> None:
         while not self._stop.wait(self.interval_s):

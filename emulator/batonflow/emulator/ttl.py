@@ -14,15 +14,16 @@ The sweep runs every ``interval_s`` in a thread (``baton up``: a minute) and on 
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Callable
 from typing import Any
 
+from batonflow.emulator.background import BackgroundLoop
+
 logger = logging.getLogger(__name__)
 
 
-class TtlSweeper:
+class TtlSweeper(BackgroundLoop):
     """Deletes the expired items of one table; :meth:`sweep` is one pass, the thread repeats it."""
 
     def __init__(
@@ -41,8 +42,7 @@ class TtlSweeper:
         self._clock = clock
         schema = dynamodb.describe_table(TableName=table)["Table"]["KeySchema"]
         self._key_names = [key["AttributeName"] for key in schema]
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name=f"ttl-{table}", daemon=True)
+        super().__init__(f"ttl-{table}")
 
     def sweep(self, now_s: float | None = None) -> int:
         """Delete every item whose TTL is at or before ``now_s`` (default: the clock); returns how many."""
@@ -77,16 +77,6 @@ class TtlSweeper:
         except self._dynamodb.exceptions.ConditionalCheckFailedException:
             return 0
         return 1
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-
-    def join(self, timeout: float | None = None) -> None:
-        if self._thread.is_alive():
-            self._thread.join(timeout)
 
     def _run(self) -> None:
         while not self._stop.wait(self.interval_s):
