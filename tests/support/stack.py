@@ -22,6 +22,7 @@ from botocore.config import Config
 from moto import mock_aws
 
 from batonflow.api.app import build_app
+from batonflow.emulator import moto_speedups
 from batonflow.emulator.dynamodb_streams import StreamPoller, StreamSource
 from batonflow.emulator.environment import shared_environment
 from batonflow.emulator.event_sources import SqsPoller, SqsSource
@@ -129,6 +130,7 @@ def moto_harness(
     }.items():
         monkeypatch.setenv(key, value)
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    moto_speedups.install()
     with mock_aws():
         session = boto3.session.Session(region_name=REGION)
         stack = provision(load_template(), parameters=parameters, session_or_clients=session, region=REGION)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from batonflow.cli.bench import bench
 from batonflow.cli.up import up
 
 app = typer.Typer(
@@ -12,6 +13,7 @@ app = typer.Typer(
     add_completion=False,
 )
 app.command()(up)
+app.command()(bench)
 
 
 @app.command()

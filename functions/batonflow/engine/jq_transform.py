@@ -35,8 +35,6 @@ from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any, Final
 
-import jq
-
 __all__ = ["MAX_RESULTS", "JqError", "transform"]
 
 MAX_RESULTS: Final = 10_000
@@ -59,6 +57,8 @@ def _compile_message(error: str) -> str:
 
 @lru_cache(maxsize=1024)
 def _compile(query: str) -> Any:
+    import jq  # only functions that run a JSON_JQ_TRANSFORM load libjq
+
     try:
         return jq.compile(_PRELUDE + query)
     except ValueError as error:

@@ -21,9 +21,10 @@ abi3 wheels for aarch64 (Graviton). Both packages install the module ``quickjs``
 
 Through this module: ``evaluate()`` of a comparison ~13 µs, of an IIFE ~16 µs; a 100 KB input ~3 ms, nearly
 all of it ``json.dumps`` and ``JSON.parse``. Cold start: ~7 ms to import ``quickjs``, ~3.5 ms to build and
-harden a thread's sandbox. A time overrun raises QuickJS's uncatchable ``InternalError: interrupted``
-(checked every few thousand bytecodes and inside regexes): ``for(;;){}`` under a 50 ms limit stops after
-50 ms and reads ``Script timed out after 50 ms, interrupted.``. An allocation past the 64 MB limit raises
+harden a thread's sandbox; both happen at the first evaluation, so a Lambda whose workflows run no script
+never pays them. A time overrun raises QuickJS's uncatchable ``InternalError: interrupted`` (checked every
+few thousand bytecodes and inside regexes): ``for(;;){}`` under a 50 ms limit stops after 50 ms and reads
+``Script timed out after 50 ms, interrupted.``. An allocation past the 64 MB limit raises
 ``InternalError: out of memory`` (``Script exceeded the memory limit of 64 MB.``), within ~0.1 s for an
 array-push loop; when QuickJS cannot even allocate that error it throws a bare ``null``, reported as such.
 
@@ -69,8 +70,6 @@ import re
 import threading
 from collections.abc import Mapping
 from typing import Any, Final
-
-import quickjs
 
 from batonflow.engine.jsonpath import java_text
 
@@ -193,6 +192,8 @@ class _Sandbox:
     """One hardened QuickJS runtime; only ever used from the thread that created it."""
 
     def __init__(self) -> None:
+        import quickjs  # by the first script only: see the module docstring
+
         self._context = quickjs.Context()
         self._context.set_memory_limit(MEMORY_LIMIT_BYTES)
         self._context.set_max_stack_size(_STACK_LIMIT_BYTES)
@@ -262,6 +263,8 @@ def evaluate(
             expression.encode()
         except UnicodeEncodeError:  # the binding cannot hand QuickJS a lone surrogate
             raise ScriptError("Error evaluating the script `SyntaxError: lone surrogate in source`") from None
+    import quickjs  # for JSException; loaded once, by the first _Sandbox
+
     input_json = json.dumps(inputs)
     sandbox = _sandbox()
     try:

@@ -8,10 +8,12 @@ from typing import Any
 from aws_lambda_powertools import Logger
 
 from batonflow.api.app import build_app
+from batonflow.handlers import initialised
 from batonflow.service.runtime import Runtime
 
 logger = Logger()
 app = build_app(Runtime.from_env())
+initialised()
 
 _REPEATED_SLASHES = re.compile(r"/{2,}")
 

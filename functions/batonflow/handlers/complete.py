@@ -8,6 +8,7 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from batonflow.errors import BadRequestError, NotFoundError
+from batonflow.handlers import initialised
 from batonflow.handlers.task_batches import process_then_wake
 from batonflow.model import Task
 from batonflow.model.wire import ResultMessage
@@ -16,6 +17,7 @@ from batonflow.service.tasks import apply_result
 
 logger = Logger()
 runtime = Runtime.from_env()
+initialised()
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -15,12 +15,14 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
+from batonflow.handlers import initialised
 from batonflow.model.wire import DeciderMessage, DeciderReason
 from batonflow.service.executor import run_decide
 from batonflow.service.runtime import Runtime
 
 logger = Logger()
 runtime = Runtime.from_env()
+initialised()
 
 
 @dataclass
@@ -77,9 +79,12 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         )
         decided.add(message.workflow_id)
 
-    return process_partial_response(
-        event=event,
-        record_handler=record_handler,
-        processor=SqsFifoPartialProcessor(skip_group_on_error=True),
-        context=context,
-    )
+    # the tasks of every workflow decided here go out together, batched; if sending fails, the whole
+    # batch comes back and the redelivered decides repeat their outboxes
+    with runtime.queues.held():
+        return process_partial_response(
+            event=event,
+            record_handler=record_handler,
+            processor=SqsFifoPartialProcessor(skip_group_on_error=True),
+            context=context,
+        )

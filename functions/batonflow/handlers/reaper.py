@@ -21,11 +21,13 @@ from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import 
     DynamoDBRecordEventName,
 )
 
+from batonflow.handlers import initialised
 from batonflow.service.runtime import Runtime
 from batonflow.store.layout import HEADER_SK, workflow_pk
 
 logger = Logger()
 runtime = Runtime.from_env()
+initialised()
 
 _WORKFLOW_PK_PREFIX = workflow_pk("")
 

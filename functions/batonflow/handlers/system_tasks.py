@@ -13,6 +13,7 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from batonflow.errors import NotFoundError
+from batonflow.handlers import initialised
 from batonflow.handlers.task_batches import process_then_wake
 from batonflow.model import Task
 from batonflow.model.wire import TaskMessage
@@ -23,6 +24,7 @@ from batonflow.system_tasks.runner import SystemTaskRunner
 logger = Logger()
 runtime = Runtime.from_env()
 pool = new_pool()
+initialised()
 
 WRITE_MARGIN_MS = 5000
 """Kept back from the remaining time for the writes and the wake-up after a call."""

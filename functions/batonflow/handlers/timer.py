@@ -11,12 +11,14 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
+from batonflow.handlers import initialised
 from batonflow.model.wire import DeciderReason, TimerMessage
 from batonflow.service.runtime import Runtime
 from batonflow.service.timers import fire_timers
 
 logger = Logger()
 runtime = Runtime.from_env()
+initialised()
 
 
 @logger.inject_lambda_context(clear_state=True)

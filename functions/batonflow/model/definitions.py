@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, Field
 
-from batonflow.model.base import ConductorModel
+from batonflow.model.base import ConductorModel, empty_list
 from batonflow.model.enums import (
     IdempotencyStrategy,
     JoinMode,
@@ -73,9 +73,9 @@ class TaskDef(Auditable):
     description: str | None = None
     retry_count: int = 3
     timeout_seconds: int = 0
-    input_keys: list[str] = Field(default_factory=list)
-    output_keys: list[str] = Field(default_factory=list)
-    runtime_metadata: list[str] = Field(default_factory=list)
+    input_keys: list[str] = Field(default_factory=empty_list)
+    output_keys: list[str] = Field(default_factory=empty_list)
+    runtime_metadata: list[str] = Field(default_factory=empty_list)
     timeout_policy: TaskTimeoutPolicy = TaskTimeoutPolicy.TIME_OUT_WF
     retry_logic: RetryLogic = RetryLogic.FIXED
     retry_delay_seconds: int = 60
@@ -142,19 +142,19 @@ class WorkflowTask(ConductorModel):
     dynamic_fork_join_tasks_param: str | None = None
     dynamic_fork_tasks_param: str | None = None
     dynamic_fork_tasks_input_param_name: str | None = None
-    default_case: list[WorkflowTask] = Field(default_factory=list)
-    fork_tasks: list[list[WorkflowTask]] = Field(default_factory=list)
+    default_case: list[WorkflowTask] = Field(default_factory=empty_list)
+    fork_tasks: list[list[WorkflowTask]] = Field(default_factory=empty_list)
     start_delay: int = 0
     sub_workflow_param: SubWorkflowParams | None = None
-    join_on: list[str] = Field(default_factory=list)
+    join_on: list[str] = Field(default_factory=empty_list)
     sink: str | None = None
     optional: bool = False
     task_definition: TaskDef | None = None
     rate_limited: bool | None = None
-    default_exclusive_join_task: list[str] = Field(default_factory=list)
+    default_exclusive_join_task: list[str] = Field(default_factory=empty_list)
     async_complete: bool = False
     loop_condition: str | None = None
-    loop_over: list[WorkflowTask] = Field(default_factory=list)
+    loop_over: list[WorkflowTask] = Field(default_factory=empty_list)
     items: str | None = None
     retry_count: int | None = None
     evaluator_type: str | None = None
@@ -210,8 +210,8 @@ class WorkflowDef(Auditable):
     name: str = ""
     description: str | None = None
     version: int = 1
-    tasks: list[WorkflowTask] = Field(default_factory=list)
-    input_parameters: list[str] = Field(default_factory=list)
+    tasks: list[WorkflowTask] = Field(default_factory=empty_list)
+    input_parameters: list[str] = Field(default_factory=empty_list)
     output_parameters: dict[str, Any] = Field(default_factory=dict)
     failure_workflow: str | None = None
     schema_version: int = 2
@@ -230,7 +230,7 @@ class WorkflowDef(Auditable):
     enforce_schema: bool = True
     metadata: dict[str, Any] = Field(default_factory=dict)
     cache_config: CacheConfig | None = None
-    masked_fields: list[str] = Field(default_factory=list)
+    masked_fields: list[str] = Field(default_factory=empty_list)
 
     def all_tasks(self) -> Iterator[WorkflowTask]:
         """Every WorkflowTask of the definition, nested ones included (see :meth:`WorkflowTask.children`).

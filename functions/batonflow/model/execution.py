@@ -19,7 +19,7 @@ from typing import Any, ClassVar, Generic, Self, TypeVar
 from pydantic import Field, computed_field, model_validator
 from pydantic_core import to_json
 
-from batonflow.model.base import ConductorModel
+from batonflow.model.base import RARELY_USED, ConductorModel, empty_list
 from batonflow.model.definitions import TaskDef, WorkflowDef, WorkflowTask
 from batonflow.model.enums import IdempotencyStrategy, TaskResultStatus, TaskStatus, WorkflowStatus
 
@@ -119,7 +119,7 @@ class Workflow(ConductorModel):
     workflow_id: str | None = None
     parent_workflow_id: str | None = None
     parent_workflow_task_id: str | None = None
-    tasks: list[Task] = Field(default_factory=list)
+    tasks: list[Task] = Field(default_factory=empty_list)
     input: dict[str, Any] = Field(default_factory=dict)
     output: dict[str, Any] = Field(default_factory=dict)
     correlation_id: str | None = None
@@ -128,15 +128,15 @@ class Workflow(ConductorModel):
     event: str | None = None
     task_to_domain: dict[str, str] = Field(default_factory=dict)
     # Java sets; kept as ordered lists so that output is deterministic. Writers keep them duplicate-free.
-    failed_reference_task_names: list[str] = Field(default_factory=list)
-    failed_task_names: list[str] = Field(default_factory=list)
+    failed_reference_task_names: list[str] = Field(default_factory=empty_list)
+    failed_task_names: list[str] = Field(default_factory=empty_list)
     workflow_definition: WorkflowDef | None = None
     external_input_payload_storage_path: str | None = None
     external_output_payload_storage_path: str | None = None
     priority: int = 0
     variables: dict[str, Any] = Field(default_factory=dict)
     last_retried_time: int = 0
-    history: list[Workflow] = Field(default_factory=list)
+    history: list[Workflow] = Field(default_factory=empty_list)
     idempotency_key: str | None = None
     rate_limit_key: str | None = None
     rate_limited: bool = False
@@ -171,7 +171,7 @@ class TaskResult(ConductorModel):
     status: TaskResultStatus | None = None
     output_data: dict[str, Any] = Field(default_factory=dict)
     execution_metadata: ExecutionMetadata | None = None
-    logs: list[TaskExecLog] = Field(default_factory=list)
+    logs: list[TaskExecLog] = Field(default_factory=empty_list)
     external_output_payload_storage_path: str | None = None
     sub_workflow_id: str | None = None
     extend_lease: bool = False
@@ -198,6 +198,8 @@ class StartWorkflowRequest(ConductorModel):
 
 
 class RerunWorkflowRequest(ConductorModel):
+    model_config = RARELY_USED
+
     re_run_from_workflow_id: str | None = None
     workflow_input: dict[str, Any] | None = None
     re_run_from_task_id: str | None = None
@@ -206,12 +208,16 @@ class RerunWorkflowRequest(ConductorModel):
 
 
 class SkipTaskRequest(ConductorModel):
+    model_config = RARELY_USED
+
     task_input: dict[str, Any] | None = None
     task_output: dict[str, Any] | None = None
 
 
 class WorkflowStatusResponse(ConductorModel):
     """``GET /api/workflow/{id}/status``: ``output``/``variables`` only when asked for."""
+
+    model_config = RARELY_USED
 
     workflow_id: str | None = None
     correlation_id: str | None = None
@@ -222,6 +228,8 @@ class WorkflowStatusResponse(ConductorModel):
 
 class WorkflowSummary(ConductorModel):
     """A search result row. Times are GMT strings and ``input``/``output`` are JSON *strings*."""
+
+    model_config = RARELY_USED
 
     workflow_type: str | None = None
     version: int = 0
@@ -240,7 +248,7 @@ class WorkflowSummary(ConductorModel):
     external_input_payload_storage_path: str | None = None
     external_output_payload_storage_path: str | None = None
     priority: int = 0
-    failed_task_names: list[str] = Field(default_factory=list)
+    failed_task_names: list[str] = Field(default_factory=empty_list)
     created_by: str | None = None
     task_to_domain: dict[str, str] = Field(default_factory=dict)
     idempotency_key: str | None = None
@@ -284,6 +292,8 @@ class WorkflowSummary(ConductorModel):
 class TaskSummary(ConductorModel):
     """A task search row (``common/run/TaskSummary.java``). Times are GMT strings and ``input``/``output``
     are JSON *strings*, as in :class:`WorkflowSummary`."""
+
+    model_config = RARELY_USED
 
     workflow_id: str | None = None
     workflow_type: str | None = None
@@ -350,20 +360,26 @@ T = TypeVar("T")
 class SearchResult(ConductorModel, Generic[T]):
     """``{totalHits, results}``; e.g. ``SearchResult[WorkflowSummary]``."""
 
+    model_config = RARELY_USED
+
     total_hits: int = 0
-    results: list[T] = Field(default_factory=list)
+    results: list[T] = Field(default_factory=empty_list)
 
 
 class BulkResponse(ConductorModel):
     """Answer of the bulk endpoints: failures per id, successes as a list (ids, or whole objects)."""
 
+    model_config = RARELY_USED
+
     bulk_error_results: dict[str, str] = Field(default_factory=dict)
-    bulk_successful_results: list[Any] = Field(default_factory=list)
+    bulk_successful_results: list[Any] = Field(default_factory=empty_list)
     message: str = "Bulk Request has been processed."
 
 
 class ValidationErrorItem(ConductorModel):
     """One entry of ``ErrorResponse.validationErrors``; ``invalidValue`` only for simple values."""
+
+    model_config = RARELY_USED
 
     path: str | None = None
     message: str | None = None
@@ -372,6 +388,8 @@ class ValidationErrorItem(ConductorModel):
 
 class ErrorResponse(ConductorModel):
     """Conductor's error body: ``{status, code?, message, instance?, retryable, validationErrors?}``."""
+
+    model_config = RARELY_USED
 
     status: int = 0
     code: str | None = None

@@ -25,6 +25,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from batonflow.model.base import empty_list
+
 MAX_SQS_DELAY_SECONDS = 900
 QUEUE_PREFIX_ENV = "BATON_QUEUE_PREFIX"
 RESULTS_QUEUE_ENV = "BATON_RESULTS_QUEUE_URL"
@@ -90,7 +92,7 @@ class ResultMessage(_Wire):
     reason_for_incompletion: str | None = Field(None, alias="reasonForIncompletion")
     callback_after_seconds: int = Field(0, alias="callbackAfterSeconds")
     worker_id: str | None = Field(None, alias="workerId")
-    logs: list[dict[str, Any]] = Field(default_factory=list)
+    logs: list[dict[str, Any]] = Field(default_factory=empty_list)
     extend_lease: bool = Field(False, alias="extendLease")
     start_time: int = Field(0, alias="startTime")
 
@@ -112,7 +114,7 @@ class DeciderMessage(_Wire):
 
     workflow_id: str = Field(alias="workflowId")
     reason: DeciderReason = DeciderReason.TASK
-    task_ids: list[str] = Field(default_factory=list, alias="taskIds")
+    task_ids: list[str] = Field(default_factory=empty_list, alias="taskIds")
     large: bool = False
     """The sender knows the workflow is large (a named task's ``seq`` says so): read its header alone."""
 

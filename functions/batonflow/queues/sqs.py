@@ -5,6 +5,9 @@ schedules a fork of 50 tasks costs 5 calls, not 50. Task queues are created on f
 cached for the life of the Lambda container.
 
 Delays over SQS's 15-minute cap go through the timer queue, which re-sends the message until it is due.
+
+:meth:`Queues.held` holds every send until a block ends: the decider deciding ten workflows in one
+invocation then sends their ten next tasks in one ``SendMessageBatch`` instead of ten ``SendMessage``.
 """
 
 from __future__ import annotations
@@ -12,7 +15,8 @@ from __future__ import annotations
 import math
 import threading
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -30,6 +34,7 @@ from batonflow.model.wire import (
 )
 
 _BATCH = 10
+_BATCH_BYTES = 262_144
 _MISSING_QUEUE = ("AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist")
 _ALREADY_EXISTS = ("QueueAlreadyExists", "QueueNameExists")
 
@@ -58,6 +63,27 @@ class Queues:
         self.timer_queue_url = timer_queue_url
         self._task_queue_urls: dict[str, str] = {}
         self._lock = threading.Lock()
+        self._held = threading.local()
+
+    @contextmanager
+    def held(self) -> Iterator[None]:
+        """Hold this thread's sends until the block ends, then send them together, batched per queue.
+
+        Only for a caller whose work is redone if the block fails: an SQS-triggered handler whose batch
+        comes back (its commits' outboxes then repeat the sends, see ``service.executor``). Nothing is
+        sent if the block raises; a failed send at the end raises :class:`SendError`.
+        """
+        if getattr(self._held, "entries", None) is not None:
+            yield
+            return
+        self._held.entries = {}
+        try:
+            yield
+            entries: dict[str, list[dict[str, Any]]] = self._held.entries
+        finally:
+            self._held.entries = None
+        for url, queued in entries.items():
+            self._send_batches(url, queued)
 
     # -- task queues ----------------------------------------------------------------------------------
     def task_queue_url(self, task_type: str) -> str:
@@ -171,8 +197,11 @@ class Queues:
 
     # -- plumbing -------------------------------------------------------------------------------------
     def _send_batches(self, url: str, entries: list[dict[str, Any]]) -> None:
-        for start in range(0, len(entries), _BATCH):
-            chunk = entries[start : start + _BATCH]
+        held = getattr(self._held, "entries", None)
+        if held is not None:
+            held.setdefault(url, []).extend(entries)
+            return
+        for chunk in _batches(entries):
             if len(chunk) == 1:
                 entry = {k: v for k, v in chunk[0].items() if k != "Id"}
                 self._client.send_message(QueueUrl=url, **entry)
@@ -183,3 +212,18 @@ class Queues:
                     f"{f['Id']}: {f.get('Message', f.get('Code'))}" for f in response["Failed"]
                 )
                 raise SendError(f"could not send to {url}: {failed}")
+
+
+def _batches(entries: list[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
+    """Entries in sends of at most ten and 256 KB, numbered within each send."""
+    chunk: list[dict[str, Any]] = []
+    size = 0
+    for entry in entries:
+        entry_size = len(entry["MessageBody"].encode())
+        if chunk and (len(chunk) == _BATCH or size + entry_size > _BATCH_BYTES):
+            yield chunk
+            chunk, size = [], 0
+        chunk.append({**entry, "Id": str(len(chunk))})
+        size += entry_size
+    if chunk:
+        yield chunk

@@ -5,6 +5,12 @@ a late or duplicate result finds the attempt finished and changes nothing. The c
 decider — always, even for a duplicate, because the first delivery may have died between its write and
 its wake-up; a decide over an unchanged workflow is a cheap no-op.
 
+A finishing result (COMPLETED, FAILED...) reads nothing: the write returns the attempt, and on a failed
+condition the attempt as it is, which tells a finished attempt (ALREADY_DONE) from a missing one (not
+found). What it sets from the attempt's state — a start time and a poll count where there are none yet —
+is guessed and checked by the write's condition (``_unset_guess``). IN_PROGRESS results and heartbeats
+still read the attempt first: what they write depends on its type and deadline.
+
 An IN_PROGRESS result puts a worker task back on its queue (SCHEDULED, polled again after
 ``callbackAfterSeconds``); a task no worker polls (WAIT, HUMAN, SUB_WORKFLOW...) stays IN_PROGRESS with
 the new output (REFERENCE §3.3 step 4).
@@ -72,9 +78,55 @@ def parse_status(value: str, *, allow_timed_out: bool) -> TaskStatus:
     return status
 
 
-def apply_result(runtime: Runtime, result: ResultMessage, *, allow_timed_out: bool = False) -> ResultOutcome:
-    """Apply a worker's result to its attempt. Raises NotFoundError for an unknown task."""
+def apply_result(
+    runtime: Runtime, result: ResultMessage, *, allow_timed_out: bool = False, seen: Task | None = None
+) -> ResultOutcome:
+    """Apply a worker's result to its attempt. Raises NotFoundError for an unknown task.
+
+    ``seen``: the attempt as the caller read it, if it did (to guess its start time and poll count from).
+    """
     status = parse_status(result.status, allow_timed_out=allow_timed_out)
+    if result.extend_lease or status == TaskStatus.IN_PROGRESS:
+        return _apply_to_read_task(runtime, result, status)
+    now = runtime.clock()
+    unstarted, unpolled = _unset_guess(result, seen)
+    write = runtime.executions.update_open_task_fields(
+        result.workflow_instance_id,
+        result.task_id,
+        _result_changes(result, status, now, unstarted=unstarted, unpolled=unpolled, requeue=False),
+        unset={"start_time": unstarted, "poll_count": unpolled},
+    )
+    task = write.task
+    if task is None:
+        raise NotFoundError(f"Task not found for taskId: {result.task_id}")
+    if not write.written:
+        if task.status.is_terminal:
+            return ResultOutcome(Applied.ALREADY_DONE, task)
+        changed = _changed(task, result, status, now, requeue=False)
+        if not runtime.executions.update_open_task(changed):
+            return ResultOutcome(Applied.ALREADY_DONE, task)
+        task = changed
+    _store_logs(runtime, task, result)
+    return ResultOutcome(Applied.FINISHED, task)
+
+
+def _unset_guess(result: ResultMessage, seen: Task | None) -> tuple[bool, bool]:
+    """Whether the attempt's start time and poll count are still 0, as far as can be told without reading it.
+
+    A result that brings its own start time comes from an SQS-native worker, which takes its message
+    without a lease (the attempt is still SCHEDULED, never started); any other from a worker that leased
+    the attempt (a REST poll, the system-task function), which started it. A wrong guess costs a second
+    write, never a wrong one (the write's condition checks it).
+    """
+    if seen is not None:
+        return seen.start_time == 0, seen.poll_count == 0
+    fresh = result.start_time > 0
+    return fresh, fresh
+
+
+def _apply_to_read_task(runtime: Runtime, result: ResultMessage, status: TaskStatus) -> ResultOutcome:
+    """An IN_PROGRESS result or a heartbeat: what it writes depends on the attempt (its type, whether it
+    holds a response deadline), so the attempt is read first."""
     task = runtime.executions.get_task(result.workflow_instance_id, result.task_id)
     if task is None:
         raise NotFoundError(f"Task not found for taskId: {result.task_id}")
@@ -83,25 +135,8 @@ def apply_result(runtime: Runtime, result: ResultMessage, *, allow_timed_out: bo
     now = runtime.clock()
     if result.extend_lease:
         return _extendlease(runtime, task, now)
-    update: dict[str, object] = {
-        "output_data": result.output_data,
-        "reason_for_incompletion": result.reason_for_incompletion,
-        "update_time": now,
-        "callback_after_seconds": result.callback_after_seconds,
-    }
-    if result.worker_id is not None:
-        update["worker_id"] = result.worker_id
-    if task.start_time == 0:
-        update["start_time"] = result.start_time or now
-    if task.poll_count == 0:
-        update["poll_count"] = 1
     requeue = status == TaskStatus.IN_PROGRESS and _is_polled(task)
-    if status == TaskStatus.IN_PROGRESS:
-        update["status"] = TaskStatus.SCHEDULED if requeue else TaskStatus.IN_PROGRESS
-    else:
-        update["status"] = status
-        update["end_time"] = now
-    changed = task.model_copy(update=update)
+    changed = _changed(task, result, status, now, requeue=requeue)
     if not runtime.executions.update_open_task(changed):
         return ResultOutcome(Applied.ALREADY_DONE, task)
     _store_logs(runtime, changed, result)
@@ -111,6 +146,39 @@ def apply_result(runtime: Runtime, result: ResultMessage, *, allow_timed_out: bo
     if status == TaskStatus.IN_PROGRESS:
         return ResultOutcome(Applied.KEPT_OPEN, changed)
     return ResultOutcome(Applied.FINISHED, changed)
+
+
+def _changed(task: Task, result: ResultMessage, status: TaskStatus, now: int, *, requeue: bool) -> Task:
+    """The attempt with the result applied."""
+    changes = _result_changes(
+        result, status, now, unstarted=task.start_time == 0, unpolled=task.poll_count == 0, requeue=requeue
+    )
+    return task.model_copy(update=changes)
+
+
+def _result_changes(
+    result: ResultMessage, status: TaskStatus, now: int, *, unstarted: bool, unpolled: bool, requeue: bool
+) -> dict[str, object]:
+    """The task fields a result sets: a start time and a poll count only where the attempt has none yet;
+    an IN_PROGRESS result puts a polled attempt back on its queue (``requeue``)."""
+    changes: dict[str, object] = {
+        "output_data": result.output_data,
+        "reason_for_incompletion": result.reason_for_incompletion,
+        "update_time": now,
+        "callback_after_seconds": result.callback_after_seconds,
+    }
+    if result.worker_id is not None:
+        changes["worker_id"] = result.worker_id
+    if unstarted:
+        changes["start_time"] = result.start_time or now
+    if unpolled:
+        changes["poll_count"] = 1
+    if status == TaskStatus.IN_PROGRESS:
+        changes["status"] = TaskStatus.SCHEDULED if requeue else TaskStatus.IN_PROGRESS
+    else:
+        changes["status"] = status
+        changes["end_time"] = now
+    return changes
 
 
 def _is_polled(task: Task) -> bool:
@@ -213,7 +281,7 @@ def apply_to_reference(
         callbackAfterSeconds=task.callback_after_seconds,
         workerId=worker_id,
     )
-    outcome = apply_result(runtime, result)
+    outcome = apply_result(runtime, result, seen=task)
     wake_decider(runtime, outcome)
     return outcome
 

@@ -5,7 +5,8 @@ Every state change is a conditional write:
 * new task attempt — ``attribute_not_exists(SK)``; ids are deterministic, so an existing item means this
   attempt was already written (by an earlier try of the same decide) and is not an error;
 * decider change of a task — ``status = <status the decider saw>``;
-* worker result — ``status IN (SCHEDULED, IN_PROGRESS)`` (a late or duplicate result changes nothing);
+* worker result — ``status IN (SCHEDULED, IN_PROGRESS)`` (a late or duplicate result changes nothing),
+  returning the attempt instead of reading it first (``update_open_task_fields``);
 * header commit — ``version = <version loaded>``; it is the commit point of a decide. Task items are written
   before it, and each is a valid state on its own, so a crash or a lost race in between is repaired by the
   next decide over the reloaded state.
@@ -17,7 +18,7 @@ moto, deep-copies the table per call and fails under concurrent threads (DESIGN 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -65,6 +66,18 @@ _OWNER = "owner"
 """Task attribute: the token of the commit that wrote (or, having won, claimed) the item."""
 _HAS_LOGS = "hasLogs"
 """Task attribute: the attempt has execution logs (``LOG#<taskId>``), to delete with it."""
+_WORKER_FIELDS = {
+    "status": "status",
+    "output_data": "output",
+    "reason_for_incompletion": "reason",
+    "worker_id": "workerId",
+    "start_time": "startTime",
+    "end_time": "endTime",
+    "update_time": "updateTime",
+    "poll_count": "pollCount",
+    "callback_after_seconds": "callbackAfterSeconds",
+}
+"""Task field -> item attribute, for the fields a worker's result writes (``update_open_task_fields``)."""
 _BATCH_GET = 100
 _PROBE_PAGE = 16
 """Items in the first page of a load that may turn out partial: enough for a small workflow's header and
@@ -99,6 +112,15 @@ def _read_task(item: Item, stamps: dict[str, str]) -> Task:
 
 def _is_conditional_failure(error: ClientError) -> bool:
     return error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
+
+
+@dataclass(frozen=True)
+class TaskWrite:
+    """What a conditional write to a task attempt did."""
+
+    written: bool
+    task: Task | None
+    """The attempt after the write when ``written``; else the attempt as it is (None: there is none)."""
 
 
 class ExecutionStore:
@@ -442,6 +464,55 @@ class ExecutionStore:
         except ConflictError:
             return False
         return True
+
+    def update_open_task_fields(
+        self, workflow_id: str, task_id: str, update: Mapping[str, Any], *, unset: Mapping[str, bool]
+    ) -> TaskWrite:
+        """Write some fields of an unfinished attempt in one conditional UpdateItem that reads nothing.
+
+        ``update`` maps Task field names (``status`` always among them) to their new values; a None value
+        removes the attribute, fields left out keep theirs, and the response-timeout deadline is cleared as
+        by any worker's change without one. The attempt comes back after the write (``ReturnValues``
+        ``ALL_NEW``) or, when the condition fails, as it is (``ReturnValuesOnConditionCheckFailure``
+        ``ALL_OLD``): a finished attempt is told apart from a missing one without a GetItem, and neither
+        costs read capacity.
+
+        ``unset`` says, for ``start_time`` and ``poll_count``, whether the caller takes the stored value to be
+        still 0 (what it writes depends on that, and DynamoDB has no "set if 0"); the condition checks it,
+        so a wrong guess writes nothing and hands back the attempt to compute the change from.
+        """
+        encoded = task_mutable_values(Task().model_copy(update=dict(update)))
+        kept = [_WORKER_FIELDS[name] for name, value in update.items() if value is not None]
+        removed = [_WORKER_FIELDS[name] for name, value in update.items() if value is None]
+        removed += ["wakeAt", "wakeShard"]
+        guarded = {_WORKER_FIELDS[name]: zero for name, zero in unset.items()}
+        names = {f"#{attribute}": attribute for attribute in ("status", *kept, *removed, *guarded)}
+        values: Item = {f":{attribute}": encoded[attribute] for attribute in kept}
+        opens = [f":open{i}" for i in range(len(_OPEN_STATUSES))]
+        values.update(zip(opens, (s(status) for status in _OPEN_STATUSES), strict=True))
+        conditions = [f"#status IN ({', '.join(opens)})"]
+        conditions += [f"#{attribute} {'=' if zero else '<>'} :zero" for attribute, zero in guarded.items()]
+        if guarded:
+            values[":zero"] = n(0)
+        update_expression = "SET " + ", ".join(f"#{attribute} = :{attribute}" for attribute in kept)
+        update_expression += " REMOVE " + ", ".join(f"#{attribute}" for attribute in removed)
+        try:
+            response = self._client.update_item(
+                TableName=self._table,
+                Key={"PK": s(workflow_pk(workflow_id)), "SK": s(task_sk(task_id))},
+                UpdateExpression=update_expression,
+                ConditionExpression=" AND ".join(conditions),
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values,
+                ReturnValues="ALL_NEW",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        except ClientError as error:
+            if not _is_conditional_failure(error):
+                raise
+            item = error.response.get("Item")
+            return TaskWrite(False, task_from_item(item) if item else None)
+        return TaskWrite(True, task_from_item(response["Attributes"]))
 
     def lease_task(self, task: Task, *, wake_at: int | None) -> bool:
         """SCHEDULED -> IN_PROGRESS for a polled task; False if someone else got it or it finished."""
@@ -809,7 +880,7 @@ def _new_run_changes(header: Header, run: NewRun, changed: dict[str, AttributeVa
         firstSeq=n(run.first_seq),
         createTime=n(run.create_time),
         workflowVersion=n(run.definition.version) if run.definition else None,
-        static=header_static(header.workflow.model_copy(update=updates)),
+        **header_static(header.workflow.model_copy(update=updates)),
     )
     removed: list[str] = []
     rules = tuple(rule for rule in header.superseded if rule.to_seq >= run.first_seq)

@@ -18,7 +18,7 @@ worker's result. One message, with SQS delivering it more than once and Lambda d
 4. Write the outcome: COMPLETED/FAILED through ``apply_result`` (a late duplicate changes nothing);
    IN_PROGRESS (``asyncComplete``) as the attempt's output, leaving it IN_PROGRESS for an external update.
 
-Cost per task: GetItem + UpdateItem (lease) + GetItem + UpdateItem (result), one wake-up message (batched
+Cost per task: GetItem + UpdateItem (lease) + UpdateItem (result), one wake-up message (batched
 per invocation), plus a timer message when the TaskDef sets a response timeout and, for EVENT, a GetItem of
 the workflow header, GetQueueUrl and SendMessage.
 """

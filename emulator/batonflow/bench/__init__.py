@@ -1,0 +1,1 @@
+"""`baton bench`: measure what Baton costs (cold imports, latency, throughput) on this machine."""

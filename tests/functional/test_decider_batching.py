@@ -1,0 +1,69 @@
+"""A decider invocation sends the tasks of every workflow it decided in one batch, and loses none if that
+send fails: the batch comes back and the redelivered decides repeat their outboxes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from batonflow.model.wire import TaskMessage
+from tests.support.stack import Harness
+
+ONE_TASK = {"name": "one", "tasks": [{"name": "job", "taskReferenceName": "job_ref"}]}
+
+
+def _start(harness: Harness, count: int) -> list[str]:
+    assert harness.api("POST", "/api/metadata/workflow?overwrite=true", ONE_TASK).status == 200
+    return [harness.api("POST", "/api/workflow/one", {}).text for _ in range(count)]
+
+
+def _sends_to(harness: Harness, url: str) -> list[tuple[str, int]]:
+    sends: list[tuple[str, int]] = []
+
+    def record(event_name: str, params: dict[str, Any], **_: Any) -> None:
+        if params.get("QueueUrl") == url:
+            sends.append((event_name.rsplit(".", 1)[1], len(params.get("Entries", [params]))))
+
+    harness.runtime.sqs.meta.events.register("before-parameter-build.sqs", record)
+    return sends
+
+
+def test_one_invocation_deciding_three_workflows_sends_their_tasks_in_one_call(harness: Harness) -> None:
+    workflow_ids = _start(harness, 3)
+    sends = _sends_to(harness, harness.runtime.queues.task_queue_url("job"))
+
+    assert harness.pollers["decider"].poll_once() == 3
+
+    assert sends == [("SendMessageBatch", 3)]
+    messages = harness.receive_all(harness.runtime.queues.task_queue_url("job"))
+    assert sorted(
+        TaskMessage.model_validate_json(m["Body"]).workflow_instance_id for m in messages
+    ) == sorted(workflow_ids)
+
+
+def test_a_failed_batched_send_is_repeated_from_the_outboxes_once(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    workflow_ids = _start(harness, 3)
+    url = harness.runtime.queues.task_queue_url("job")
+    real_send = harness.runtime.sqs.send_message_batch
+    failures = []
+
+    def send_failing_once(**params: Any) -> Any:
+        if params["QueueUrl"] == url and not failures:
+            failures.append(params)
+            raise ConnectionError("the invocation dies while sending")
+        return real_send(**params)
+
+    monkeypatch.setattr(harness.runtime.sqs, "send_message_batch", send_failing_once)
+
+    harness.pump()
+
+    assert len(failures) == 1
+    messages = harness.receive_all(url)
+    sent = sorted(TaskMessage.model_validate_json(m["Body"]).workflow_instance_id for m in messages)
+    assert sent == sorted(workflow_ids)  # each workflow's task once: none lost, none doubled
+    for workflow_id in workflow_ids:
+        tasks = harness.api("GET", f"/api/workflow/{workflow_id}").json()["tasks"]
+        assert [(t["referenceTaskName"], t["status"]) for t in tasks] == [("job_ref", "SCHEDULED")]

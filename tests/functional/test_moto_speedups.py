@@ -1,0 +1,133 @@
+"""The emulator's fast DynamoDB answers are the answers moto's own serializer gives, call for call."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from decimal import Decimal
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+from moto.dynamodb.responses import DynamoResult
+
+from batonflow.emulator import moto_speedups
+
+TABLE = "speedups"
+ITEM = {
+    "PK": {"S": "WF#ü"},
+    "SK": {"S": "T#1"},
+    "n": {"N": "-12.50"},
+    "blob": {"B": b"\x00\xffzlib"},
+    "yes": {"BOOL": True},
+    "none": {"NULL": True},
+    "list": {"L": [{"S": "a"}, {"N": "1"}, {"M": {"deep": {"B": b"\x01"}}}]},
+    "map": {"M": {"k": {"SS": ["x", "y"]}, "nums": {"NS": ["1", "2"]}, "bins": {"BS": [b"a", b"b"]}}},
+    "text": {"S": "é" * 300},
+}
+
+
+@pytest.fixture
+def compared(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """Every fast answer is checked against the generic serializer's; yields the operations compared."""
+    operations: list[str] = []
+
+    def both(self: Any, context: Any) -> Any:
+        generic = moto_speedups._generic_execute_result(self, context)
+        fast = moto_speedups._execute_result(self, context)
+        if context.operation_model.name in moto_speedups.FAST_OPERATIONS:
+            assert fast[0] == generic[0]
+            assert fast[1]["Content-Type"] == generic[1]["Content-Type"]
+            assert json.loads(fast[2]) == json.loads(generic[2]), context.operation_model.name
+            operations.append(context.operation_model.name)
+        return fast
+
+    monkeypatch.setattr(DynamoResult, "execute_result", both)
+    for key, value in {
+        "AWS_ACCESS_KEY_ID": "x",
+        "AWS_SECRET_ACCESS_KEY": "x",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }.items():
+        monkeypatch.setenv(key, value)
+    with mock_aws():
+        yield operations
+
+
+def test_every_item_call_answers_as_moto_would(compared: list[str]) -> None:
+    client = boto3.client("dynamodb")
+    client.create_table(
+        TableName=TABLE,
+        AttributeDefinitions=[
+            {"AttributeName": "PK", "AttributeType": "S"},
+            {"AttributeName": "SK", "AttributeType": "S"},
+        ],
+        KeySchema=[{"AttributeName": "PK", "KeyType": "HASH"}, {"AttributeName": "SK", "KeyType": "RANGE"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    key = {"PK": ITEM["PK"], "SK": ITEM["SK"]}
+    client.put_item(TableName=TABLE, Item=ITEM)
+    client.put_item(TableName=TABLE, Item=ITEM, ReturnValues="ALL_OLD", ReturnConsumedCapacity="TOTAL")
+    client.batch_write_item(
+        RequestItems={TABLE: [{"PutRequest": {"Item": {**ITEM, "SK": {"S": f"T#{n}"}}}} for n in range(2, 5)]}
+    )
+    assert client.get_item(TableName=TABLE, Key=key)["Item"]["blob"] == {"B": b"\x00\xffzlib"}
+    assert "Item" not in client.get_item(TableName=TABLE, Key={**key, "SK": {"S": "missing"}})
+    client.get_item(
+        TableName=TABLE, Key=key, ProjectionExpression="#m.k", ExpressionAttributeNames={"#m": "map"}
+    )
+    query = client.query(
+        TableName=TABLE,
+        KeyConditionExpression="PK = :pk",
+        ExpressionAttributeValues={":pk": ITEM["PK"]},
+        Limit=1,
+        ReturnConsumedCapacity="INDEXES",
+    )
+    assert query["Count"] == 1 and "LastEvaluatedKey" in query
+    client.scan(TableName=TABLE)
+    updated = client.update_item(
+        TableName=TABLE,
+        Key=key,
+        UpdateExpression="SET #n = #n + :one REMOVE #none",
+        ExpressionAttributeNames={"#n": "n", "#none": "none"},
+        ExpressionAttributeValues={":one": {"N": "1"}},
+        ReturnValues="ALL_NEW",
+    )
+    assert Decimal(updated["Attributes"]["n"]["N"]) == Decimal("-11.5")
+    client.update_item(
+        TableName=TABLE,
+        Key=key,
+        UpdateExpression="SET yes = :f",
+        ExpressionAttributeValues={":f": {"BOOL": False}},
+    )
+    client.batch_get_item(RequestItems={TABLE: {"Keys": [key, {**key, "SK": {"S": "missing"}}]}})
+    client.transact_get_items(TransactItems=[{"Get": {"TableName": TABLE, "Key": key}}])
+    client.delete_item(TableName=TABLE, Key=key, ReturnValues="ALL_OLD")
+    client.delete_item(TableName=TABLE, Key=key)
+
+    assert set(compared) == moto_speedups.FAST_OPERATIONS
+
+
+def test_errors_still_come_from_moto(compared: list[str]) -> None:
+    client = boto3.client("dynamodb")
+    with pytest.raises(client.exceptions.ResourceNotFoundException):
+        client.get_item(TableName="absent", Key={"PK": {"S": "x"}})
+    assert compared == []
+
+
+def test_the_engine_runs_on_the_fast_path(compared: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.support.stack import moto_harness
+
+    checking = DynamoResult.execute_result
+    with moto_harness(monkeypatch) as harness:
+        assert DynamoResult.execute_result is moto_speedups._execute_result  # the harness installs it
+        monkeypatch.setattr(DynamoResult, "execute_result", checking)
+        harness.api(
+            "POST",
+            "/api/metadata/workflow",
+            {"name": "w", "tasks": [{"name": "t", "taskReferenceName": "t"}]},
+        )
+        workflow_id = harness.api("POST", "/api/workflow/w", {"x": 1}).text
+        harness.pump()
+        assert harness.api("GET", f"/api/workflow/{workflow_id}").json()["status"] == "RUNNING"
+    assert {"PutItem", "Query", "UpdateItem", "BatchGetItem"} <= set(compared)
