@@ -1,5 +1,6 @@
 """`baton up --demo` as a user runs it: a subprocess that prints where it is, shows a workflow complete,
-and stops cleanly on Ctrl-C."""
+and stops cleanly on Ctrl-C — on its embedded moto server, and on an external endpoint found the way
+`--localstack` finds LocalStack (a second moto server stands in for LocalStack, which cannot run here)."""
 
 from __future__ import annotations
 
@@ -9,9 +10,13 @@ import signal
 import socket
 import subprocess
 import threading
+from collections.abc import Mapping
 
+import boto3
 import pytest
 import requests
+
+from batonflow.emulator.moto_server import MotoServer
 
 pytestmark = pytest.mark.e2e
 
@@ -22,17 +27,17 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def test_baton_up_demo_shows_a_workflow_completing_and_stops_on_ctrl_c():
+def run_demo(port: int, *options: str, environ: Mapping[str, str]) -> str:
+    """Run `baton up --demo`, wait for its workflow to complete, check the API, stop it with Ctrl-C;
+    returns everything it printed."""
     baton = shutil.which("baton")
     assert baton, "the `baton` command is installed by `pip install -e .`"
-    port = free_port()
-    env = {**os.environ, "COLUMNS": "200"}
     process = subprocess.Popen(
-        [baton, "up", "--demo", "--port", str(port)],
+        [baton, "up", "--demo", "--port", str(port), *options],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
-        env=env,
+        env={**environ, "COLUMNS": "200"},
     )
     lines: list[str] = []
     completed = threading.Event()
@@ -48,10 +53,6 @@ def test_baton_up_demo_shows_a_workflow_completing_and_stops_on_ctrl_c():
     reader.start()
     try:
         assert completed.wait(90), "".join(lines)
-        output = "".join(lines)
-        assert f"http://127.0.0.1:{port}/api" in output
-        assert "BATON_QUEUE_PREFIX=baton-dev-" in output
-        assert "HELLO, BATON!" in output
         assert requests.get(f"http://127.0.0.1:{port}/health", timeout=5).json() == {"healthy": True}
         process.send_signal(signal.SIGINT)
         assert process.wait(timeout=60) == 0
@@ -59,4 +60,34 @@ def test_baton_up_demo_shows_a_workflow_completing_and_stops_on_ctrl_c():
         if process.poll() is None:
             process.kill()
     reader.join(5)
-    assert "Stopped." in "".join(lines)
+    output = "".join(lines)
+    assert "Stopped." in output
+    return output
+
+
+def test_baton_up_demo_shows_a_workflow_completing_and_stops_on_ctrl_c():
+    port = free_port()
+    output = run_demo(port, environ=os.environ)
+    assert f"http://127.0.0.1:{port}/api" in output
+    assert "BATON_QUEUE_PREFIX=baton-dev-" in output
+    assert "HELLO, BATON!" in output
+
+
+def test_baton_up_localstack_provisions_and_runs_on_the_endpoint_localstack_host_names():
+    environ = {name: value for name, value in os.environ.items() if not name.startswith("AWS_ENDPOINT_URL")}
+    with MotoServer() as localstack:
+        host_and_port = localstack.endpoint_url.removeprefix("http://")
+        output = run_demo(
+            free_port(),
+            "--localstack",
+            "--stack-name",
+            "on-ls",
+            environ={**environ, "LOCALSTACK_HOST": host_and_port},
+        )
+        assert f"AWS (local) {localstack.endpoint_url}" in output
+        assert "HELLO, BATON!" in output
+        session = boto3.session.Session(
+            aws_access_key_id="x", aws_secret_access_key="x", region_name="us-east-1"
+        )
+        tables = session.client("dynamodb", endpoint_url=localstack.endpoint_url).list_tables()["TableNames"]
+        assert any(name.startswith("on-ls-") for name in tables)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 from typing import Annotated
 
@@ -23,6 +24,14 @@ def up(
             help="Use this AWS endpoint (LocalStack, another moto server) instead of an embedded one."
         ),
     ] = None,
+    localstack: Annotated[
+        bool,
+        typer.Option(
+            "--localstack",
+            help="Use LocalStack as the endpoint: AWS_ENDPOINT_URL, else LOCALSTACK_HOST (host[:port]), "
+            "else http://localhost:4566.",
+        ),
+    ] = False,
     region: Annotated[str, typer.Option(help="AWS region name for the local resources.")] = "us-east-1",
     stack_name: Annotated[str, typer.Option(help="Prefix of every resource name.")] = "baton-dev",
     api_concurrency: Annotated[
@@ -56,6 +65,12 @@ def up(
     """Run Baton locally: API, decider, timers and sweeper, same handlers and template as on AWS."""
     from batonflow.emulator.stack import BatonStack
 
+    if localstack and endpoint:
+        raise typer.BadParameter("--localstack and --endpoint both name the endpoint; give one")
+    if localstack:
+        from batonflow.emulator.endpoints import localstack_endpoint
+
+        endpoint = localstack_endpoint(os.environ)
     if bool(api_key_id) != bool(api_key_secret):
         raise typer.BadParameter("--api-key-id and --api-key-secret go together")
     if api_key_id and demo:
