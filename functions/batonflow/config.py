@@ -14,6 +14,7 @@ BUCKET_ENV = "BATON_BUCKET"
 RETENTION_DAYS_ENV = "BATON_RETENTION_DAYS"
 API_KEY_ID_ENV = "BATON_API_KEY_ID"
 API_KEY_SECRET_ENV = "BATON_API_KEY_SECRET"
+LOG_PAYLOADS_ENV = "BATON_LOG_PAYLOADS"
 _SECONDS_PER_DAY = 86400
 
 
@@ -30,6 +31,9 @@ class Settings:
     api_key_id: str = ""
     """The API key conductor-python exchanges for a token at ``POST /api/token``; empty turns auth off."""
     api_key_secret: str = field(default="", repr=False)
+    log_payloads: bool = False
+    """Log task and workflow inputs and outputs (template parameter ``LogPayloads``, for debugging only):
+    by default log lines carry ids, types and statuses, never payloads."""
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -44,6 +48,7 @@ class Settings:
             retention_s=retention_seconds(env.get(RETENTION_DAYS_ENV, "0")),
             api_key_id=env.get(API_KEY_ID_ENV, ""),
             api_key_secret=env.get(API_KEY_SECRET_ENV, ""),
+            log_payloads=env.get(LOG_PAYLOADS_ENV, "false").strip().lower() == "true",
         )
 
 

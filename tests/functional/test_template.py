@@ -280,6 +280,7 @@ def test_project_functions_use_the_agreed_handlers_and_events() -> None:
             name: Physical(ref=f"phys-{name}", attributes={"Arn": f"arn-{name}"})
             for name in template.resources
         },
+        conditions=template.conditions,
     )
 
     specs = {spec.logical_id: spec for spec in template.functions(r)}

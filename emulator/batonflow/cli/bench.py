@@ -15,7 +15,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 def bench(
     tasks: Annotated[
         int, typer.Option(min=10, help="SIMPLE tasks to run for throughput, as chains of ten in parallel.")
-    ] = 2000,
+    ] = 1000,
     fanout: Annotated[
         int, typer.Option(min=10, help="Branches of the wider dynamic fork; the narrower has a tenth.")
     ] = 1000,

@@ -5,20 +5,18 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from aws_lambda_powertools import Logger
-
 from batonflow.api.app import build_app
 from batonflow.handlers import initialised
+from batonflow.handlers.observability import instrument
 from batonflow.service.runtime import Runtime
 
-logger = Logger()
 app = build_app(Runtime.from_env())
 initialised()
 
 _REPEATED_SLASHES = re.compile(r"/{2,}")
 
 
-@logger.inject_lambda_context(clear_state=True)
+@instrument
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return app.resolve(collapse_slashes(event), context)
 

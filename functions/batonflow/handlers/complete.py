@@ -4,23 +4,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from batonflow.errors import BadRequestError, NotFoundError
 from batonflow.handlers import initialised
+from batonflow.handlers.observability import instrument, logger
 from batonflow.handlers.task_batches import process_then_wake
 from batonflow.model import Task
 from batonflow.model.wire import ResultMessage
 from batonflow.service.runtime import Runtime
 from batonflow.service.tasks import apply_result
 
-logger = Logger()
 runtime = Runtime.from_env()
 initialised()
 
 
-@logger.inject_lambda_context(clear_state=True)
+@instrument
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return process_then_wake(event, context, runtime, _apply)
 
@@ -32,11 +31,10 @@ def _apply(record: SQSRecord) -> Task | None:
     except ValueError:
         logger.error("dropping a malformed result message", extra={"messageId": record.message_id})
         return None
-    try:
-        outcome = apply_result(runtime, result, allow_timed_out=True)
-    except (NotFoundError, BadRequestError) as error:
-        logger.warning(
-            "dropping a result that cannot apply: %s", error.message, extra={"taskId": result.task_id}
-        )
-        return None
+    with logger.append_context_keys(workflowId=result.workflow_instance_id, taskId=result.task_id):
+        try:
+            outcome = apply_result(runtime, result, allow_timed_out=True)
+        except (NotFoundError, BadRequestError) as error:
+            logger.warning("dropping a result that cannot apply: %s", error.message)
+            return None
     return outcome.task if outcome.wakes_decider else None

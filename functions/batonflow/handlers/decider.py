@@ -11,16 +11,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from batonflow.handlers import initialised
+from batonflow.handlers.observability import instrument, logger
 from batonflow.model.wire import DeciderMessage, DeciderReason
 from batonflow.service.executor import run_decide
 from batonflow.service.runtime import Runtime
 
-logger = Logger()
 runtime = Runtime.from_env()
 initialised()
 
@@ -59,7 +58,7 @@ def _focus(event: dict[str, Any]) -> dict[str, _Focus]:
     return focus
 
 
-@logger.inject_lambda_context(clear_state=True)
+@instrument
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     decided: set[str] = set()
     focus = _focus(event)
@@ -68,15 +67,15 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         message = DeciderMessage.model_validate_json(record.body)
         if message.workflow_id in decided:
             return
-        logger.append_keys(workflowId=message.workflow_id)
         this = focus[message.workflow_id]
-        run_decide(
-            runtime,
-            message.workflow_id,
-            task_ids=this.task_ids,
-            large=this.large,
-            redelivered=this.redelivered,
-        )
+        with logger.append_context_keys(workflowId=message.workflow_id):
+            run_decide(
+                runtime,
+                message.workflow_id,
+                task_ids=this.task_ids,
+                large=this.large,
+                redelivered=this.redelivered,
+            )
         decided.add(message.workflow_id)
 
     # the tasks of every workflow decided here go out together, batched; if sending fails, the whole

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import (
     DynamoDBRecord,
@@ -22,10 +21,10 @@ from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import 
 )
 
 from batonflow.handlers import initialised
+from batonflow.handlers.observability import instrument, logger
 from batonflow.service.runtime import Runtime
 from batonflow.store.layout import HEADER_SK, workflow_pk
 
-logger = Logger()
 runtime = Runtime.from_env()
 initialised()
 
@@ -43,7 +42,7 @@ def removed_workflow(record: DynamoDBRecord) -> str | None:
     return pk.removeprefix(_WORKFLOW_PK_PREFIX) or None
 
 
-@logger.inject_lambda_context(clear_state=True)
+@instrument
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     def record_handler(record: DynamoDBRecord) -> None:
         workflow_id = removed_workflow(record)

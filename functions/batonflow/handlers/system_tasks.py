@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from batonflow.errors import NotFoundError
 from batonflow.handlers import initialised
+from batonflow.handlers.observability import instrument, logger
 from batonflow.handlers.task_batches import process_then_wake
 from batonflow.model import Task
 from batonflow.model.wire import TaskMessage
@@ -21,7 +21,6 @@ from batonflow.service.runtime import Runtime
 from batonflow.system_tasks.http import new_pool
 from batonflow.system_tasks.runner import SystemTaskRunner
 
-logger = Logger()
 runtime = Runtime.from_env()
 pool = new_pool()
 initialised()
@@ -31,7 +30,7 @@ WRITE_MARGIN_MS = 5000
 MIN_BUDGET_MS = 100
 
 
-@logger.inject_lambda_context(clear_state=True)
+@instrument
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     runner = SystemTaskRunner(runtime, pool=pool)
 
@@ -41,17 +40,19 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         except ValueError:
             logger.error("dropping a malformed task message", extra={"messageId": record.message_id})
             return None
-        logger.append_keys(workflowId=message.workflow_instance_id, taskId=message.task_id)
         budget_ms = max(context.get_remaining_time_in_millis() - WRITE_MARGIN_MS, MIN_BUDGET_MS)
-        try:
-            return runner.run(
-                message,
-                worker_id=context.function_name,
-                redelivered=int(record.attributes.approximate_receive_count or "1") > 1,
-                budget_ms=budget_ms,
-            )
-        except NotFoundError as error:
-            logger.warning("dropping a task message that cannot run: %s", error.message)
-            return None
+        with logger.append_context_keys(
+            workflowId=message.workflow_instance_id, taskId=message.task_id, taskType=message.task_type
+        ):
+            try:
+                return runner.run(
+                    message,
+                    worker_id=context.function_name,
+                    redelivered=int(record.attributes.approximate_receive_count or "1") > 1,
+                    budget_ms=budget_ms,
+                )
+            except NotFoundError as error:
+                logger.warning("dropping a task message that cannot run: %s", error.message)
+                return None
 
     return process_then_wake(event, context, runtime, run)

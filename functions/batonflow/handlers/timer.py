@@ -7,21 +7,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from batonflow.handlers import initialised
+from batonflow.handlers.observability import instrument, logger
 from batonflow.model.wire import DeciderReason, TimerMessage
 from batonflow.service.runtime import Runtime
 from batonflow.service.timers import fire_timers
 
-logger = Logger()
 runtime = Runtime.from_env()
 initialised()
 
 
-@logger.inject_lambda_context(clear_state=True)
+@instrument
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     timers: list[TimerMessage] = []
 

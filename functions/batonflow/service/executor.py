@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
-from batonflow import errors
+from batonflow import errors, metrics
 from batonflow.engine.decider import decide
 from batonflow.engine.lifecycle import InvalidTransition, terminate
 from batonflow.engine.plan import ChildStart, Dispatch, FailureWorkflowStart, Plan
@@ -74,6 +74,7 @@ def run_decide(
             logger.warning("decide for unknown workflow", extra={"workflowId": workflow_id})
             return None
         if redelivered:
+            metrics.count(metrics.Metric.DECIDER_RETRIES)
             _repeat_outbox(runtime, loaded)
             redelivered = False
         now = runtime.clock()
@@ -87,6 +88,7 @@ def run_decide(
             # what the lost try already wrote may have moved the workflow on (a JOIN completed, ...) where a
             # partial decide would not look again: the next try looks at everything
             logger.info("decide lost a race; deciding again", extra={"workflowId": workflow_id})
+            metrics.count(metrics.Metric.DECIDER_CONFLICTS)
             focus = ()
             continue
         return plan
@@ -213,6 +215,7 @@ def commit(
     workflow_id = loaded.header.workflow.workflow_id
     for note in plan.notes:
         logger.info(note, extra={"workflowId": workflow_id})
+    _count(runtime, loaded, plan)
     _release_slots(runtime, loaded, plan, finished, now)
     _send(runtime, plan.dispatches, now)
     for child in plan.children:
@@ -226,6 +229,35 @@ def commit(
         report_to_parent(runtime, _ended(loaded.header.workflow, plan))
     elif plan.wake_at is not None and plan.wake_at != loaded.header.wake_at:
         runtime.queues.wake_at(workflow_id, plan.wake_at, now=now)
+
+
+def _count(runtime: Runtime, loaded: LoadedWorkflow, plan: Plan) -> None:
+    """Count (and log) what a committed plan did: attempts sent and finished, the workflow's end.
+
+    Attempts a worker finished were counted when their result was applied; here only those the decider
+    finishes itself (timeouts, tasks it runs inline, tasks created finished).
+    """
+    metrics.count(metrics.Metric.TASKS_SCHEDULED, len(plan.dispatches))
+    for task in plan.new_tasks:
+        metrics.count_task_end(task.status)
+    for change in plan.task_changes:
+        if not change.expected_status.is_terminal:
+            metrics.count_task_end(change.task.status)
+    status = plan.workflow.status if plan.workflow is not None else None
+    if status is None or not status.is_terminal:
+        return
+    ended = metrics.WORKFLOW_ENDS.get(status)
+    if ended is not None:
+        metrics.count(ended)
+    workflow = loaded.header.workflow
+    details: dict[str, Any] = {
+        "workflowId": workflow.workflow_id,
+        "workflowName": workflow.workflow_name,
+        "status": status.value,
+    }
+    if runtime.settings.log_payloads and plan.workflow is not None and plan.workflow.output is not None:
+        details["output"] = plan.workflow.output
+    logger.info("workflow ended", extra=details)
 
 
 def _ended(workflow: Workflow, plan: Plan) -> Workflow:
@@ -275,7 +307,10 @@ def _start(runtime: Runtime, child: ChildStart) -> None:
 def _start_failure_workflow(runtime: Runtime, start: FailureWorkflowStart) -> None:
     error = start_for_task(runtime, start.request, start.workflow_id, None)
     if error is not None:
-        logger.warning("failure workflow %s did not start: %s", start.request.get("name"), error)
+        # the first line only: a validation error goes on to quote the request, which holds the failed
+        # workflow with its payloads
+        first_line = error.partition("\n")[0]
+        logger.warning("failure workflow %s did not start: %s", start.request.get("name"), first_line)
 
 
 def _terminate_child(runtime: Runtime, task: Task, plan: Plan) -> None:
@@ -322,6 +357,7 @@ def apply_operation(runtime: Runtime, workflow_id: str, operation: Operation, *,
         try:
             commit(runtime, loaded, plan, now, token=uuid.uuid4().hex)
         except ConflictError:
+            metrics.count(metrics.Metric.DECIDER_CONFLICTS)
             continue
         return plan
     raise errors.ConflictError(f"workflow {workflow_id} is changing too fast; try again")

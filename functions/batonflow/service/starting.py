@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from batonflow import metrics
 from batonflow.engine.snapshot import embed_task_defs
 from batonflow.errors import BadRequestError, NotFoundError, ValidationFailedError
 from batonflow.model import StartWorkflowRequest, Workflow, WorkflowDef, WorkflowStatus
@@ -79,7 +80,11 @@ def create_workflow(
     )
     runtime.executions.create(workflow, wake_at=now + START_GRACE_MS)
     runtime.queues.wake_workflows([workflow_id], DeciderReason.START)
-    logger.info("workflow started", extra={"workflowId": workflow_id, "workflowName": definition.name})
+    metrics.count(metrics.Metric.WORKFLOWS_STARTED)
+    details: dict[str, Any] = {"workflowId": workflow_id, "workflowName": definition.name}
+    if runtime.settings.log_payloads:
+        details["input"] = workflow_input
+    logger.info("workflow started", extra=details)
 
 
 def start_for_task(

@@ -26,6 +26,7 @@ import logging
 from dataclasses import dataclass
 from enum import Enum
 
+from batonflow import metrics
 from batonflow.engine.document import base_reference
 from batonflow.engine.operators import operator_for
 from batonflow.errors import BadRequestError, NotFoundError
@@ -107,7 +108,23 @@ def apply_result(
             return ResultOutcome(Applied.ALREADY_DONE, task)
         task = changed
     _store_logs(runtime, task, result)
+    _finished(runtime, task)
     return ResultOutcome(Applied.FINISHED, task)
+
+
+def _finished(runtime: Runtime, task: Task) -> None:
+    """Count and log an attempt a result just finished: ids, type and status; its output only when
+    payload logging is on."""
+    metrics.count_task_end(task.status)
+    details: dict[str, object] = {
+        "workflowId": task.workflow_instance_id,
+        "taskId": task.task_id,
+        "taskType": task.task_type,
+        "status": task.status.value,
+    }
+    if runtime.settings.log_payloads:
+        details["outputData"] = task.output_data
+    logger.info("task finished", extra=details)
 
 
 def _unset_guess(result: ResultMessage, seen: Task | None) -> tuple[bool, bool]:

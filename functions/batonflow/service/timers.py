@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
+from batonflow import metrics
 from batonflow.model.wire import DeciderReason, TimerKind, TimerMessage
 from batonflow.service import concurrency
 from batonflow.service.runtime import Runtime
@@ -54,5 +55,6 @@ def sweep(runtime: Runtime, *, grace_ms: int = SWEEP_GRACE_MS) -> int:
     overdue = runtime.executions.overdue_workflows(runtime.clock() - grace_ms)
     if overdue:
         logger.warning("sweeper repairing %d overdue workflows", len(overdue))
+        metrics.count(metrics.Metric.SWEEPER_REPAIRS, len(overdue))
         runtime.queues.wake_workflows(overdue, DeciderReason.SWEEP)
     return len(overdue)
