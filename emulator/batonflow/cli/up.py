@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+from enum import StrEnum
 from typing import Annotated
 
 import typer
@@ -11,6 +12,13 @@ from rich.console import Console
 from rich.panel import Panel
 
 console = Console()
+
+
+class LogLevel(StrEnum):
+    DEBUG = "DEBUG"
+    INFO = "INFO"
+    WARNING = "WARNING"
+    ERROR = "ERROR"
 
 
 def up(
@@ -42,6 +50,14 @@ def up(
             "(1: in this process, one at a time).",
         ),
     ] = 4,
+    log_level: Annotated[
+        LogLevel,
+        typer.Option(case_sensitive=False, help="Level of the functions' JSON log lines (LogLevel)."),
+    ] = LogLevel.WARNING,
+    metrics: Annotated[
+        bool,
+        typer.Option("--metrics", help="Print the functions' CloudWatch embedded-metric lines too."),
+    ] = False,
     demo: Annotated[
         bool, typer.Option("--demo", help="Register an example workflow, run a worker and show it complete.")
     ] = False,
@@ -75,7 +91,12 @@ def up(
         raise typer.BadParameter("--api-key-id and --api-key-secret go together")
     if api_key_id and demo:
         raise typer.BadParameter("--demo's client has no API key; run it without --api-key-id")
-    parameters = {"ApiKeyId": api_key_id, "ApiKeySecret": api_key_secret} if api_key_id else {}
+    parameters = {"LogLevel": log_level.value}
+    if api_key_id:
+        parameters |= {"ApiKeyId": api_key_id, "ApiKeySecret": api_key_secret}
+    if not metrics:
+        # the functions (and their sandbox processes) read it at import; on AWS the lines go to CloudWatch
+        os.environ["POWERTOOLS_METRICS_DISABLED"] = "true"
     _stop_on_signals()
 
     with console.status("Starting Baton (moto, tables, queues, handlers)..."):
