@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -38,6 +39,8 @@ def bench(
 
     if plot is not None and importlib.util.find_spec("matplotlib") is None:
         raise typer.BadParameter("needs matplotlib: pip install 'batonflow[plot]'", param_hint="--plot")
+    # the functions' embedded-metric lines would interleave with the report; the bench counts calls itself
+    os.environ["POWERTOOLS_METRICS_DISABLED"] = "true"
     console = Console(stderr=as_json)
     with Progress(
         TextColumn("{task.description:<16}"),
