@@ -51,6 +51,7 @@ def summary(result: BenchResult) -> dict[str, Any]:
             str(width): {
                 "seconds": stretch.elapsed_s,
                 "usd_per_million_branches": stretch.cost.total / width * 1e6,
+                "usd_per_million_branches_by_component": stretch.cost.per_million(width),
                 "calls_per_branch": stretch.calls_per_unit,
                 "dynamodb_items_read_per_branch": stretch.dynamodb_items_per_unit()[0],
                 "dynamodb_items_written_per_branch": stretch.dynamodb_items_per_unit()[1],
