@@ -343,3 +343,21 @@ def test_system_task_queues_are_the_task_queues_the_engine_dispatches_to() -> No
         assert {key: attributes[key] for key in TASK_QUEUE_ATTRIBUTES} == TASK_QUEUE_ATTRIBUTES
         assert "VisibilityTimeout" not in props  # SQS's 30 s default, as on queues the engine creates
     assert template.function_properties("SystemTaskFunction")["Timeout"] <= 30
+
+
+def test_memory_is_set_per_stack_and_for_the_decider_apart() -> None:
+    template = load_template()
+    r = Resolver(
+        CONTEXT,
+        parameters=template.parameter_values({"FunctionMemorySize": "256", "DeciderMemorySize": "1024"}),
+        resources={
+            name: Physical(ref=f"phys-{name}", attributes={"Arn": f"arn-{name}"})
+            for name in template.resources
+        },
+        conditions=template.conditions,
+    )
+
+    memory = {spec.logical_id: spec.memory_mb for spec in template.functions(r)}
+
+    assert memory.pop("DeciderFunction") == 1024
+    assert set(memory.values()) == {256}
