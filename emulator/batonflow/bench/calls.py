@@ -84,14 +84,6 @@ class Tally:
     """ReceiveMessage calls that found nothing, by role: a cost of waiting, not of tasks, so they are kept
     out of ``calls`` and ``sqs_requests``."""
 
-    def billed_roles(self) -> set[str]:
-        return {role for role, _, _ in self.calls if role not in UNBILLED_ROLES}
-
-    def call_count(self, *, billed_only: bool = True) -> int:
-        return sum(
-            n for (role, _, _), n in self.calls.items() if not billed_only or role not in UNBILLED_ROLES
-        )
-
 
 class CallLedger:
     """Counts calls while installed; :meth:`take` hands over what was counted since the last take."""

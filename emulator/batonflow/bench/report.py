@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
+from statistics import median
 from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
-from batonflow.bench.runner import BenchResult, median, percentile
+from batonflow.bench.runner import BenchResult, percentile
 
 TARGETS = {
     "usd_per_million_tasks": ("<=", 3.0),

@@ -8,7 +8,6 @@ they ran; the bench's own bookkeeping (waiting, checking outputs) runs as the un
 
 from __future__ import annotations
 
-import statistics
 import threading
 import time
 import uuid
@@ -155,10 +154,6 @@ def percentile(samples: list[float], fraction: float) -> float:
     """The nearest-rank percentile of ``samples`` (``fraction`` in [0, 1])."""
     ordered = sorted(samples)
     return ordered[min(len(ordered) - 1, max(0, round(fraction * len(ordered)) - 1))]
-
-
-def median(samples: list[float]) -> float:
-    return statistics.median(samples)
 
 
 @contextmanager

@@ -41,10 +41,6 @@ def install() -> None:
     DynamoResult.execute_result = _execute_result  # type: ignore[method-assign]
 
 
-def uninstall() -> None:
-    DynamoResult.execute_result = _generic_execute_result  # type: ignore[method-assign]
-
-
 def _execute_result(self: ActionResult, context: ActionContext) -> Any:
     operation = context.operation_model
     if operation.name not in FAST_OPERATIONS or not isinstance(self.result, dict):
