@@ -252,6 +252,30 @@ def test_a_plan_that_lost_its_commit_takes_its_tasks_back_so_a_later_run_never_s
     assert [t["referenceTaskName"] for t in tasks_of(harness, workflow_id)] == ["job_v2"]
 
 
+def test_a_reader_never_sees_a_decide_half_written(harness: Harness):
+    """A timed-out attempt's retry is written before the timed-out attempt and the header: a GET between
+    those writes shows neither, never the retry next to an attempt still IN_PROGRESS."""
+    retried = {"name": "job", "retryCount": 1, "retryDelaySeconds": 0, "responseTimeoutSeconds": 1}
+    assert harness.api("POST", "/api/metadata/taskdefs", [retried]).status == 200
+    workflow_id = start(harness, ONE_TASK)
+    [polled] = harness.api("GET", "/api/tasks/poll/batch/job?count=1&timeout=0").json()
+    store = harness.runtime.executions
+    update_task = store._update_task
+    seen: list[list[tuple[str, int]]] = []
+
+    def read_first(*args: object, **kwargs: object) -> None:
+        seen.append([(t["status"], t["retryCount"]) for t in tasks_of(harness, workflow_id)])
+        update_task(*args, **kwargs)
+
+    harness.clock.advance(2)
+    with pytest.MonkeyPatch.context() as race:
+        race.setattr(store, "_update_task", read_first)
+        run_decide(harness.runtime, workflow_id)
+    assert seen == [[("IN_PROGRESS", 0)]]
+    final = [(t["taskId"] == polled["taskId"], t["status"]) for t in tasks_of(harness, workflow_id)]
+    assert final == [(True, "TIMED_OUT"), (False, "SCHEDULED")]
+
+
 def test_a_task_both_racing_commits_wrote_stays_with_the_winner(harness: Harness):
     assert harness.api("POST", "/api/metadata/workflow", ONE_TASK).status == 200
     workflow_id = harness.api("POST", "/api/workflow/one", {}).text

@@ -169,11 +169,10 @@ def _state(
     registry: Mapping[str, TaskDef | None] | None = None,
 ) -> WorkflowState:
     header = loaded.header
-    # attempts above the header's last ``seq`` were written by a decide whose commit was lost: they are not
-    # part of the workflow yet, and deciding again recreates them (same ids) and sends them this time
-    committed = [task for task in loaded.tasks if task.seq <= header.last_seq]
+    # attempts above the header's last ``seq`` were written by a decide whose commit was lost: deciding
+    # again recreates them (same ids) and sends them this time
     return WorkflowState(
-        workflow=loaded.header.workflow.model_copy(update={"tasks": committed}),
+        workflow=loaded.workflow,
         generation=header.generation,
         environment=runtime.environment,
         loaded_references=None if references is None else frozenset(references),

@@ -250,7 +250,7 @@ def _read_workflows(runtime: Runtime, workflow_ids: list[str]) -> list[tuple[Wor
     for workflow_id in workflow_ids:
         loaded = runtime.executions.load(workflow_id)
         if loaded is not None:
-            found.append((loaded.header.workflow, loaded.tasks))
+            found.append((loaded.header.workflow, loaded.committed_tasks))
     return found
 
 

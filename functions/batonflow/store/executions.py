@@ -97,9 +97,16 @@ class LoadedWorkflow:
     them."""
 
     @property
+    def committed_tasks(self) -> list[Task]:
+        """The attempts a header commit counted. A decide writes its new attempts before it commits the
+        header, so attempts above ``lastSeq`` are in flight (or from a commit that lost): not part of the
+        workflow yet, whatever else that decide has written so far."""
+        return [task for task in self.tasks if task.seq <= self.header.last_seq]
+
+    @property
     def workflow(self) -> Workflow:
-        """The execution with its tasks, as the API returns it."""
-        return self.header.workflow.model_copy(update={"tasks": self.tasks})
+        """The execution with its committed tasks, as the API returns it."""
+        return self.header.workflow.model_copy(update={"tasks": self.committed_tasks})
 
 
 def _read_task(item: Item, stamps: dict[str, str]) -> Task:
