@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from enum import StrEnum
 
 from batonflow.model.wire import QUEUE_PREFIX_ENV, RESULTS_QUEUE_ENV
 
@@ -12,10 +13,19 @@ DECIDER_QUEUE_ENV = "BATON_DECIDER_QUEUE_URL"
 TIMER_QUEUE_ENV = "BATON_TIMER_QUEUE_URL"
 BUCKET_ENV = "BATON_BUCKET"
 RETENTION_DAYS_ENV = "BATON_RETENTION_DAYS"
-API_KEY_ID_ENV = "BATON_API_KEY_ID"
-API_KEY_SECRET_ENV = "BATON_API_KEY_SECRET"
+AUTH_MODE_ENV = "BATON_AUTH_MODE"
 LOG_PAYLOADS_ENV = "BATON_LOG_PAYLOADS"
 _SECONDS_PER_DAY = 86400
+
+
+class AuthMode(StrEnum):
+    """Who may call the API (template parameter ``AuthMode``). Only ``KEY`` is checked by the function
+    (``batonflow.api.auth``); API Gateway checks ``IAM`` and ``JWT`` before a request reaches it."""
+
+    KEY = "KEY"
+    IAM = "IAM"
+    JWT = "JWT"
+    NONE = "NONE"
 
 
 @dataclass(frozen=True)
@@ -28,9 +38,7 @@ class Settings:
     bucket: str = ""
     retention_s: int = 0
     """How long a finished workflow is kept (DynamoDB TTL); 0 keeps it forever."""
-    api_key_id: str = ""
-    """The API key conductor-python exchanges for a token at ``POST /api/token``; empty turns auth off."""
-    api_key_secret: str = field(default="", repr=False)
+    auth_mode: AuthMode = AuthMode.NONE
     log_payloads: bool = False
     """Log task and workflow inputs and outputs (template parameter ``LogPayloads``, for debugging only):
     by default log lines carry ids, types and statuses, never payloads."""
@@ -46,8 +54,7 @@ class Settings:
             timer_queue_url=env[TIMER_QUEUE_ENV],
             bucket=env.get(BUCKET_ENV, ""),
             retention_s=retention_seconds(env.get(RETENTION_DAYS_ENV, "0")),
-            api_key_id=env.get(API_KEY_ID_ENV, ""),
-            api_key_secret=env.get(API_KEY_SECRET_ENV, ""),
+            auth_mode=AuthMode(env.get(AUTH_MODE_ENV, AuthMode.NONE)),
             log_payloads=env.get(LOG_PAYLOADS_ENV, "false").strip().lower() == "true",
         )
 

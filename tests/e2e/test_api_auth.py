@@ -1,20 +1,22 @@
 """conductor-python 2.0 with API keys (``AuthenticationSettings``), unchanged, against ``baton up``.
 
-With an API key (``--api-key-id/--api-key-secret``, the template's ``ApiKeyId``/``ApiKeySecret``) the SDK
-fetches one token from ``POST /api/token`` and sends it in ``X-Authorization``; its spawned worker processes
-reuse it. Without one, ``/api/token`` answers 404 and the SDK, key or not, runs in open mode
+With ``AuthMode=KEY`` and an application key (``baton up --auth key`` or ``--api-key-id/--api-key-secret``)
+the SDK fetches one token from ``POST /api/token`` and sends it in ``X-Authorization``; its spawned worker
+processes reuse it. In open mode ``/api/token`` answers 404 and the SDK, key or not, runs in open mode
 (python-sdk-wire.md §2). Every HTTP request the secured stack serves is recorded through its invoke hook.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import socket
 import subprocess
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -71,10 +73,11 @@ def secured(recorded: Requests) -> Iterator[BatonStack]:
     with BatonStack(
         port=0,
         stack_name="baton-e2e-auth",
-        parameters={"ApiKeyId": KEY_ID, "ApiKeySecret": SECRET},
+        parameters={"AuthMode": "KEY"},
         invoke=recorded,
         schedule_interval_s=2,
     ) as running:
+        running.create_api_key(KEY_ID, SECRET)
         yield running
 
 
@@ -167,14 +170,25 @@ def test_without_an_api_key_the_sdk_with_a_key_runs_in_open_mode(api: str):
     assert metadata.get_workflow_def(name, version=1).name == name
 
 
-def test_baton_up_reads_the_api_key_from_its_environment():
+@contextmanager
+def baton_up(*options: str, env: dict[str, str] | None = None) -> Iterator[tuple[str, str]]:
+    """``baton up`` as a user runs it: yields its API URL and its banner; Ctrl-C stops it cleanly."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    env = {**os.environ, "BATON_API_KEY_ID": KEY_ID, "BATON_API_KEY_SECRET": SECRET, "COLUMNS": "200"}
-    command = [shutil.which("baton") or "baton", "up", "--port", str(port), "--api-concurrency", "1"]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
-    api = f"http://127.0.0.1:{port}/api"
+    command = [
+        shutil.which("baton") or "baton",
+        "up",
+        "--port",
+        str(port),
+        "--api-concurrency",
+        "1",
+        *options,
+    ]
+    environment = {**os.environ, **(env or {}), "COLUMNS": "200"}
+    process = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=environment
+    )
     try:
         assert process.stdout is not None
         banner = []
@@ -182,23 +196,35 @@ def test_baton_up_reads_the_api_key_from_its_environment():
             banner.append(line)
             if "Press" in line:
                 break
-        assert f"CONDUCTOR_AUTH_KEY={KEY_ID}" in "".join(banner), "".join(banner)
-        assert SECRET not in "".join(banner)
-
-        refused = requests.get(f"{api}/metadata/workflow", timeout=HTTP_TIMEOUT_S)
-        token = requests.post(
-            f"{api}/token", json={"keyId": KEY_ID, "keySecret": SECRET}, timeout=HTTP_TIMEOUT_S
-        )
-        served = requests.get(
-            f"{api}/metadata/workflow",
-            headers={"X-Authorization": token.json()["token"]},
-            timeout=HTTP_TIMEOUT_S,
-        )
-
-        assert (refused.status_code, refused.json()["error"]) == (401, "INVALID_TOKEN")
-        assert (served.status_code, served.json()) == (200, [])
+        yield f"http://127.0.0.1:{port}/api", "".join(banner)
         process.send_signal(signal.SIGINT)
         assert process.wait(timeout=60) == 0
     finally:
         if process.poll() is None:
             process.kill()
+
+
+def assert_key_opens_the_api(api: str, key_id: str, secret: str) -> None:
+    refused = requests.get(f"{api}/metadata/workflow", timeout=HTTP_TIMEOUT_S)
+    token = requests.post(f"{api}/token", json={"keyId": key_id, "keySecret": secret}, timeout=HTTP_TIMEOUT_S)
+    served = requests.get(
+        f"{api}/metadata/workflow", headers={"X-Authorization": token.json()["token"]}, timeout=HTTP_TIMEOUT_S
+    )
+
+    assert (refused.status_code, refused.json()["error"]) == (401, "INVALID_TOKEN")
+    assert (served.status_code, served.json()) == (200, [])
+
+
+def test_baton_up_reads_the_api_key_from_its_environment():
+    env = {"BATON_API_KEY_ID": KEY_ID, "BATON_API_KEY_SECRET": SECRET}
+    with baton_up(env=env) as (api, banner):
+        assert f"CONDUCTOR_AUTH_KEY={KEY_ID}" in banner, banner
+        assert SECRET not in banner
+        assert_key_opens_the_api(api, KEY_ID, SECRET)
+
+
+def test_baton_up_with_key_auth_makes_a_key_and_shows_its_secret_once():
+    with baton_up("--auth", "key") as (api, banner):
+        found = re.search(r"CONDUCTOR_AUTH_KEY=(\S+) CONDUCTOR_AUTH_SECRET=(\S+)", banner)
+        assert found, banner
+        assert_key_opens_the_api(api, found[1], found[2])

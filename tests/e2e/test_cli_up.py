@@ -27,9 +27,9 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def run_demo(port: int, *options: str, environ: Mapping[str, str]) -> str:
-    """Run `baton up --demo`, wait for its workflow to complete, check the API, stop it with Ctrl-C;
-    returns everything it printed."""
+def run_demo(port: int, *options: str, environ: Mapping[str, str], interrupts: int = 1) -> str:
+    """Run `baton up --demo`, wait for its workflow to complete, check the API, stop it with Ctrl-C (pressed
+    again while it stops, with ``interrupts=2``); returns everything it printed."""
     baton = shutil.which("baton")
     assert baton, "the `baton` command is installed by `pip install -e .`"
     process = subprocess.Popen(
@@ -40,7 +40,7 @@ def run_demo(port: int, *options: str, environ: Mapping[str, str]) -> str:
         env={**environ, "COLUMNS": "200"},
     )
     lines: list[str] = []
-    completed = threading.Event()
+    completed, stopping = threading.Event(), threading.Event()
 
     def read() -> None:
         assert process.stdout is not None
@@ -48,6 +48,8 @@ def run_demo(port: int, *options: str, environ: Mapping[str, str]) -> str:
             lines.append(line)
             if "Workflow COMPLETED" in line:
                 completed.set()
+            if "Stopping..." in line:
+                stopping.set()
 
     reader = threading.Thread(target=read, daemon=True)
     reader.start()
@@ -55,7 +57,10 @@ def run_demo(port: int, *options: str, environ: Mapping[str, str]) -> str:
         assert completed.wait(90), "".join(lines)
         assert requests.get(f"http://127.0.0.1:{port}/health", timeout=5).json() == {"healthy": True}
         process.send_signal(signal.SIGINT)
-        assert process.wait(timeout=60) == 0
+        if interrupts == 2:
+            assert stopping.wait(30), "".join(lines)
+            process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=60) == 0, "".join(lines)
     finally:
         if process.poll() is None:
             process.kill()
@@ -65,9 +70,9 @@ def run_demo(port: int, *options: str, environ: Mapping[str, str]) -> str:
     return output
 
 
-def test_baton_up_demo_shows_a_workflow_completing_and_stops_on_ctrl_c():
+def test_baton_up_demo_shows_a_workflow_completing_and_stops_on_ctrl_c_even_pressed_twice():
     port = free_port()
-    output = run_demo(port, environ=os.environ)
+    output = run_demo(port, environ=os.environ, interrupts=2)
     assert f"http://127.0.0.1:{port}/api" in output
     assert "BATON_QUEUE_PREFIX=baton-dev-" in output
     assert "HELLO, BATON!" in output

@@ -1,6 +1,7 @@
-"""API-key auth through the template: ``ApiKeyId``/``ApiKeySecret`` reach the API function's environment,
-``POST /api/token`` trades them for a token, and every other path wants it in ``X-Authorization``. Without
-the parameters ``/api/token`` is an unknown route (404), which conductor-python reads as open mode."""
+"""API-key auth through the template: ``AuthMode=KEY`` reaches the API function's environment, an
+application key stored (hashed) in the table is traded at ``POST /api/token`` for a token, and every other
+path wants it in ``X-Authorization``. In the other modes ``/api/token`` is an unknown route (404), which
+conductor-python reads as open mode."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from batonflow.api.auth import TOKEN_TTL_S
+from batonflow.api.auth import KEY_CACHE_S, TOKEN_TTL_S
 from tests.support.stack import Harness, moto_harness
 
 KEY_ID, SECRET = "ci-key", "s3cret-of-ci-key"
@@ -17,7 +18,8 @@ FLOW = {"name": "auth_flow", "version": 1, "tasks": [{"name": "auth_work", "task
 
 @pytest.fixture
 def secured(monkeypatch: pytest.MonkeyPatch) -> Iterator[Harness]:
-    with moto_harness(monkeypatch, parameters={"ApiKeyId": KEY_ID, "ApiKeySecret": SECRET}) as stack:
+    with moto_harness(monkeypatch, parameters={"AuthMode": "KEY"}) as stack:
+        stack.runtime.app_keys.create(stack.clock(), KEY_ID, SECRET)
         yield stack
 
 
@@ -119,3 +121,18 @@ def test_a_token_expires_after_an_hour_and_nothing_happens_with_it(secured: Harn
 def test_health_checks_stay_open(secured: Harness):
     assert secured.api("GET", "/health").json() == {"healthy": True}
     assert secured.api("GET", "/api/health").json() == {"healthy": True}
+
+
+def test_the_table_keeps_a_hash_of_the_secret_and_a_revoked_key_stops_working(secured: Harness):
+    keys = secured.runtime.app_keys
+    [stored] = keys.list()
+    assert stored.key_id == KEY_ID and SECRET.encode() not in stored.secret_hash
+    token = token_of(secured)
+
+    assert keys.revoke(KEY_ID) and not keys.revoke(KEY_ID)
+    secured.clock.advance(KEY_CACHE_S)
+
+    revoked = secured.api("GET", "/api/metadata/workflow", headers={"X-Authorization": token})
+    assert_unauthorized(revoked, "INVALID_TOKEN")
+    again = secured.api("POST", "/api/token", {"keyId": KEY_ID, "keySecret": SECRET})
+    assert_unauthorized(again, None)

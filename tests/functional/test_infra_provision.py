@@ -258,3 +258,40 @@ def test_a_reference_to_something_the_endpoint_cannot_create_is_reported(clients
 
     with pytest.raises(UnresolvableError, match="Fn"):
         provision(template, session_or_clients=clients, stack_name="prov-bad")
+
+
+@pytest.mark.parametrize(
+    ("parameters", "refusal"),
+    [
+        ({"AuthMode": "NONE"}, "OpenApiIsAcknowledged"),
+        ({"AuthMode": "NONE", "OpenApiAcknowledgement": "yes"}, "OpenApiIsAcknowledged"),
+        ({"AuthMode": "JWT", "JwtAudience": "client-1"}, "JwtIssuer"),
+        ({"AuthMode": "JWT", "JwtIssuer": "https://idp.example"}, "JwtAudience"),
+        ({"DeciderMaxConcurrency": "1"}, "DeciderConcurrencyIsUsable"),
+    ],
+)
+def test_the_templates_rules_refuse_parameters_before_anything_is_created(
+    clients: AwsClients, template: Template, parameters: dict[str, str], refusal: str
+) -> None:
+    stack_name = f"prov-rules-{refusal.lower()}"
+    with pytest.raises(TemplateError, match=refusal):
+        provision(template, session_or_clients=clients, stack_name=stack_name, parameters=parameters)
+
+    assert not clients.sqs.list_queues(QueueNamePrefix=stack_name).get("QueueUrls")
+
+
+@pytest.mark.parametrize(
+    "parameters",
+    [
+        {"AuthMode": "KEY"},
+        {"AuthMode": "IAM"},
+        {"AuthMode": "JWT", "JwtIssuer": "https://idp.example", "JwtAudience": "client-1,client-2"},
+        {"AuthMode": "NONE", "OpenApiAcknowledgement": "I understand anyone can run workflows"},
+    ],
+)
+def test_every_auth_mode_deploys_with_its_settings(
+    clients: AwsClients, template: Template, parameters
+) -> None:
+    stack = provision(template, session_or_clients=clients, stack_name="prov-auth", parameters=parameters)
+
+    assert stack.function("ApiFunction").environment["BATON_AUTH_MODE"] == parameters["AuthMode"]

@@ -317,12 +317,9 @@ def test_project_functions_use_the_agreed_handlers_and_events() -> None:
     assert api_env["BATON_TABLE"] == "phys-BatonTable"
     assert api_env["BATON_QUEUE_PREFIX"] == "demo-"
     assert api_env["BATON_PAYLOAD_THRESHOLD"] == "65536"
-    # the API key is the API function's alone; every other variable is the same for every function
-    assert {name: api_env[name] for name in ("BATON_API_KEY_ID", "BATON_API_KEY_SECRET")} == {
-        "BATON_API_KEY_ID": "",
-        "BATON_API_KEY_SECRET": "",
-    }
-    shared = {k: v for k, v in api_env.items() if not k.startswith("BATON_API_KEY_")}
+    # the auth mode is the API function's alone (KEY unless overridden); every other variable is shared
+    assert api_env["BATON_AUTH_MODE"] == "KEY"
+    shared = {k: v for k, v in api_env.items() if k != "BATON_AUTH_MODE"}
     assert all(spec.environment == shared for name, spec in specs.items() if name != "ApiFunction")
 
 

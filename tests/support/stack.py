@@ -28,6 +28,7 @@ from batonflow.emulator.environment import shared_environment
 from batonflow.emulator.event_sources import SqsPoller, SqsSource
 from batonflow.emulator.gateway import HttpRequest, HttpResponse, LocalGateway, routes_from
 from batonflow.emulator.lambda_runtime import LambdaContext
+from batonflow.emulator.stack import LOCAL_PARAMETERS
 from batonflow.emulator.ttl import TtlSweeper
 from batonflow.infra import DynamoDbEvent, SqsEvent, load_template
 from batonflow.infra.provision import ProvisionedStack, provision
@@ -133,7 +134,12 @@ def moto_harness(
     moto_speedups.install()
     with mock_aws():
         session = boto3.session.Session(region_name=REGION)
-        stack = provision(load_template(), parameters=parameters, session_or_clients=session, region=REGION)
+        stack = provision(
+            load_template(),
+            parameters={**LOCAL_PARAMETERS, **(parameters or {})},
+            session_or_clients=session,
+            region=REGION,
+        )
         for key, value in shared_environment(stack.functions).items():
             monkeypatch.setenv(key, value)
         clock = FakeClock()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from batonflow.cli import keys
 from batonflow.cli.bench import bench
 from batonflow.cli.up import up
 
@@ -14,6 +15,7 @@ app = typer.Typer(
 )
 app.command()(up)
 app.command()(bench)
+app.add_typer(keys.app, name="keys")
 
 
 @app.command()

@@ -14,6 +14,11 @@ from rich.panel import Panel
 console = Console()
 
 
+class LocalAuth(StrEnum):
+    NONE = "none"
+    KEY = "key"
+
+
 class LogLevel(StrEnum):
     DEBUG = "DEBUG"
     INFO = "INFO"
@@ -61,12 +66,20 @@ def up(
     demo: Annotated[
         bool, typer.Option("--demo", help="Register an example workflow, run a worker and show it complete.")
     ] = False,
+    auth: Annotated[
+        LocalAuth,
+        typer.Option(
+            case_sensitive=False,
+            help="none: the API is open. key: AuthMode=KEY as on AWS - clients trade an application key "
+            "at POST /api/token for the token they send in X-Authorization; a key is generated and "
+            "printed unless --api-key-id/--api-key-secret name one.",
+        ),
+    ] = LocalAuth.NONE,
     api_key_id: Annotated[
         str,
         typer.Option(
             envvar="BATON_API_KEY_ID",
-            help="Require an API key: conductor-python exchanges this id and --api-key-secret at "
-            "POST /api/token for the token it sends in X-Authorization. Off when empty.",
+            help="Run with --auth key and this application key id (with --api-key-secret).",
         ),
     ] = "",
     api_key_secret: Annotated[
@@ -89,11 +102,13 @@ def up(
         endpoint = localstack_endpoint(os.environ)
     if bool(api_key_id) != bool(api_key_secret):
         raise typer.BadParameter("--api-key-id and --api-key-secret go together")
-    if api_key_id and demo:
-        raise typer.BadParameter("--demo's client has no API key; run it without --api-key-id")
-    parameters = {"LogLevel": log_level.value}
     if api_key_id:
-        parameters |= {"ApiKeyId": api_key_id, "ApiKeySecret": api_key_secret}
+        auth = LocalAuth.KEY
+    if auth == LocalAuth.KEY and demo:
+        raise typer.BadParameter("--demo's client has no API key; run it without --auth key")
+    parameters = {"LogLevel": log_level.value}
+    if auth == LocalAuth.KEY:
+        parameters["AuthMode"] = "KEY"
     if not metrics:
         # the functions (and their sandbox processes) read it at import; on AWS the lines go to CloudWatch
         os.environ["POWERTOOLS_METRICS_DISABLED"] = "true"
@@ -115,7 +130,8 @@ def up(
             console.print(f"[red]Could not start:[/red] {error}")
             raise typer.Exit(1) from error
     try:
-        _print_banner(stack, api_key_id)
+        key = _api_key(stack, api_key_id, api_key_secret) if auth == LocalAuth.KEY else None
+        _print_banner(stack, key)
         if demo:
             from batonflow.cli.demo import run_demo
 
@@ -133,6 +149,10 @@ def up(
 
 
 def _interrupt(signum: int, frame: object) -> None:
+    # the first signal stops the stack; another one, while it stops, must not cut the shutdown short and
+    # leave its threads and sandbox processes running
+    for stop_signal in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(stop_signal, signal.SIG_IGN)
     raise KeyboardInterrupt
 
 
@@ -147,16 +167,31 @@ def _sandboxes(stack) -> str:
     return f"[bold]Sandboxes[/bold]   {', '.join(pools)}\n" if pools else ""
 
 
-def _auth(api_key_id: str) -> str:
-    if not api_key_id:
+def _api_key(stack, key_id: str, secret: str) -> tuple[str, str | None]:
+    """The application key clients use: ``(id, secret)``, the secret only when generated here."""
+    from batonflow.store.app_keys import AppKeyError
+
+    try:
+        created = stack.create_api_key(key_id or None, secret or None)
+    except AppKeyError as error:
+        console.print(f"[red]Could not set up the API key:[/red] {error}")
+        raise typer.Exit(1) from error
+    return created[0], None if key_id else created[1]
+
+
+def _auth(key: tuple[str, str | None] | None) -> str:
+    if key is None:
         return ""
+    key_id, generated_secret = key
+    secret = generated_secret or "<your secret>"
+    shown = f" (secret shown once: {generated_secret})" if generated_secret else ""
     return (
-        f"[bold]Auth[/bold]       API key {api_key_id}: conductor-python needs "
-        f"CONDUCTOR_AUTH_KEY={api_key_id} and CONDUCTOR_AUTH_SECRET=<the secret>\n"
+        f"[bold]Auth[/bold]       API key {key_id}{shown}\n"
+        f"            conductor-python: CONDUCTOR_AUTH_KEY={key_id} CONDUCTOR_AUTH_SECRET={secret}\n"
     )
 
 
-def _print_banner(stack, api_key_id: str = "") -> None:
+def _print_banner(stack, key: tuple[str, str | None] | None = None) -> None:
     exports = "\n".join(
         f"export {name}={value}" for name, value in sorted(stack.worker_environment().items())
     )
@@ -164,7 +199,7 @@ def _print_banner(stack, api_key_id: str = "") -> None:
         Panel.fit(
             f"[bold]API[/bold]        {stack.api_url}/api\n"
             f"[bold]AWS (local)[/bold] {stack.endpoint_url}  region {stack.region}\n"
-            f"{_sandboxes(stack)}{_auth(api_key_id)}\n"
+            f"{_sandboxes(stack)}{_auth(key)}\n"
             f"Environment for workers (batonflow.sdk or conductor-python):\n{exports}",
             title="Baton is up",
         )

@@ -82,6 +82,9 @@ from batonflow.infra import (
     provision,
 )
 
+LOCAL_PARAMETERS = {"AuthMode": "NONE", "OpenApiAcknowledgement": "I understand anyone can run workflows"}
+"""Template parameters a local stack starts with unless given: the API is open, as ``baton up`` promises
+(it listens on loopback); the template's default, for AWS, is ``KEY``."""
 logger = logging.getLogger(__name__)
 
 _JOIN_TIMEOUT_S = 30
@@ -125,7 +128,7 @@ class BatonStack:
         self._host = host
         self._port = port
         self._moto_port = moto_port
-        self._parameters = dict(parameters or {})
+        self._parameters = {**LOCAL_PARAMETERS, **(parameters or {})}
         self._handler_overrides = dict(handlers or {})
         self._invoker = invoke
         self._concurrency = concurrency
@@ -211,6 +214,19 @@ class BatonStack:
     def resources(self) -> Mapping[str, Physical]:
         """Logical id → physical resource (``.ref`` is a table name, queue URL or bucket name)."""
         return self._provisioned().resources
+
+    def create_api_key(self, key_id: str | None = None, secret: str | None = None) -> tuple[str, str]:
+        """An application key for ``AuthMode=KEY``: generated unless given, reused if stored with this
+        secret already. Returns ``(key id, secret)``."""
+        from batonflow.store.app_keys import AppKeyStore
+
+        clients = AwsClients.for_endpoint(self.endpoint_url, region=self.region)
+        keys = AppKeyStore(clients.dynamodb, str(self.resources["BatonTable"].ref))
+        now = int(self._clock() * 1000)
+        if key_id and secret:
+            keys.ensure(now, key_id, secret)
+            return key_id, secret
+        return keys.create(now, key_id, secret)
 
     def worker_environment(self) -> dict[str, str]:
         """Variables for a worker process (``batonflow.sdk`` or conductor-python) to reach this stack."""

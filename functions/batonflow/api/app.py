@@ -31,8 +31,8 @@ def build_app(runtime: Runtime) -> APIGatewayHttpResolver:
     app.include_router(workflow_operations_router(runtime))
     app.include_router(workflow_lifecycle_router(runtime))
     app.include_router(task_router(runtime))
-    authority = token_authority(runtime.settings, runtime.clock)
-    if authority is not None:  # auth off: no /api/token route, so it answers 404 (open mode for the SDK)
+    authority = token_authority(runtime.settings, runtime.app_keys, runtime.clock)
+    if authority is not None:  # not KEY: no /api/token route, so it answers 404 (open mode for the SDK)
         app.include_router(token_router(authority))
         app.use(middlewares=[token_check(authority)])
 

@@ -1,15 +1,18 @@
 """API keys the way conductor-python uses them: ``POST /api/token`` and the ``X-Authorization`` header.
 
-Off unless the stack has an API key (template parameters ``ApiKeyId``/``ApiKeySecret``, ``baton up
---api-key-id/--api-key-secret``). Off, there is no ``/api/token`` route: it answers 404 like any unknown
-route, and conductor-python takes that as "open mode" and never asks again (python-sdk-wire.md §2).
+On with ``AuthMode=KEY`` (the template's default; ``baton up --api-key-id/--api-key-secret`` locally).
+Otherwise there is no ``/api/token`` route: it answers 404 like any unknown route, and conductor-python
+takes that as "open mode" and never asks again (python-sdk-wire.md §2). With ``IAM`` and ``JWT``, API
+Gateway checks every request before it reaches the function.
 
 On, the SDK sends ``{"keyId", "keySecret"}`` to ``/api/token`` once and then the token on every request in
-``X-Authorization``. The token is stateless — ``base64url(claims) "." base64url(HMAC-SHA256(claims))``
-with the claims ``{"kid": key id, "exp": epoch seconds}`` and a signing key derived from the secret — so
-checking it costs one HMAC and no DynamoDB or Secrets Manager call per request. It is valid for an hour;
-the SDK renews it after 45 minutes. Changing the key id or the secret invalidates every token issued, and
-the SDK fetches a new one on its next request (``INVALID_TOKEN``).
+``X-Authorization``. Keys are application keys stored hashed in the table (``batonflow.store.app_keys``).
+The token is ``base64url(claims) "." base64url(HMAC-SHA256(claims))`` with the claims ``{"kid": key id,
+"exp": epoch seconds}``, signed with a key derived from the stored hash, which never leaves the table.
+Checking a token costs one HMAC and, at most once a minute per function instance and key, a GetItem of
+the key (``KEY_CACHE_S``): a revoked key's tokens stop working within that minute, a key created again
+with a new secret invalidates the old tokens at once. A token is valid for an hour; the SDK renews it
+after 45 minutes, and on ``INVALID_TOKEN``/``EXPIRED_TOKEN`` fetches a new one.
 
 The check is a resolver middleware (``app.use``), so it runs for every route, the not-found handler
 included: without a token, an unknown path answers 401, not 404, and the route table is not probed.
@@ -23,11 +26,13 @@ code: the SDK fetches its tokens through the same retrying call, and would recur
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
 import hmac
 import json
+import secrets
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import BaseRouter, Router
@@ -36,69 +41,97 @@ from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from batonflow.api.params import json_body
 from batonflow.api.responses import json_response
 from batonflow.clock import Clock
-from batonflow.config import Settings
+from batonflow.config import AuthMode, Settings
 from batonflow.errors import BadRequestError, UnauthorizedError
+from batonflow.store.app_keys import PBKDF2_ITERATIONS, AppKey, is_key_id
 
 TOKEN_PATH = "/api/token"
 OPEN_PATHS = frozenset({TOKEN_PATH, "/health", "/api/health"})
 """Paths served without a token: the token exchange itself and the health checks."""
 TOKEN_HEADER = "X-Authorization"
 TOKEN_TTL_S = 3600
+KEY_CACHE_S = 60
+"""How long a function instance trusts what it read of a key (found or not) before reading it again."""
+_KEY_CACHE_LIMIT = 1024
 EXPIRED_TOKEN = "EXPIRED_TOKEN"
 INVALID_TOKEN = "INVALID_TOKEN"
 _SIGNING_KEY_CONTEXT = b"baton-api-token-v1"
+_DECOY_SALT = secrets.token_bytes(16)
+
+
+class KeySource(Protocol):
+    """Where the authority reads keys: ``batonflow.store.app_keys.AppKeyStore`` in a function."""
+
+    def get(self, key_id: str) -> AppKey | None: ...
 
 
 class TokenAuthority:
-    """Exchanges the API key for tokens and checks them; ``clock`` is epoch milliseconds."""
+    """Exchanges application keys for tokens and checks them; ``clock`` is epoch milliseconds."""
 
-    def __init__(self, key_id: str, key_secret: str, clock: Clock, *, ttl_s: int = TOKEN_TTL_S) -> None:
-        if not key_id or not key_secret:
-            raise ValueError("an API key needs both a key id and a key secret")
-        self._key_id = key_id
-        self._key_secret = key_secret
-        self._signing_key = hmac.new(key_secret.encode(), _SIGNING_KEY_CONTEXT, hashlib.sha256).digest()
+    def __init__(self, keys: KeySource, clock: Clock, *, ttl_s: int = TOKEN_TTL_S) -> None:
+        self._keys = keys
         self._clock = clock
         self._ttl_s = ttl_s
+        self._cache: dict[str, tuple[AppKey | None, int]] = {}
 
     def exchange(self, key_id: Any, key_secret: Any) -> str:
-        """A new token for the right key id and secret; 401 (without a token error code) otherwise."""
-        if not isinstance(key_id, str) or not isinstance(key_secret, str):
+        """A new token for a stored key id and its secret; 401 (without a token error code) otherwise."""
+        key = self._keys.get(key_id) if is_key_id(key_id) else None
+        secret = key_secret if isinstance(key_secret, str) else ""
+        if key is None:
+            # hash anyway: whether the key id exists does not show in the timing
+            hashlib.pbkdf2_hmac("sha256", secret.encode(), _DECOY_SALT, PBKDF2_ITERATIONS)
             raise UnauthorizedError("Invalid key id or key secret")
-        # both compared, always: which of the two was wrong does not show in the timing
-        id_matches = hmac.compare_digest(key_id.encode(), self._key_id.encode())
-        secret_matches = hmac.compare_digest(key_secret.encode(), self._key_secret.encode())
-        if not (id_matches and secret_matches):
+        if not key.matches(secret):
             raise UnauthorizedError("Invalid key id or key secret")
-        return self.issue()
-
-    def issue(self) -> str:
-        claims = {"kid": self._key_id, "exp": self._clock() // 1000 + self._ttl_s}
+        self._cache[key.key_id] = (key, self._clock())
+        claims = {"kid": key.key_id, "exp": self._clock() // 1000 + self._ttl_s}
         payload = _encode(json.dumps(claims, separators=(",", ":")).encode())
-        return f"{payload}.{self._signature(payload)}"
+        return f"{payload}.{_signature(key, payload)}"
 
     def verify(self, token: str | None) -> None:
         """Raises :class:`UnauthorizedError` with ``INVALID_TOKEN`` or ``EXPIRED_TOKEN`` unless valid."""
         if not token:
             raise UnauthorizedError(f"Missing {TOKEN_HEADER} header", INVALID_TOKEN)
         payload, _, signature = token.rpartition(".")
-        if not hmac.compare_digest(signature.encode(), self._signature(payload).encode()):
+        claims = _claims(payload)
+        key_id = claims.get("kid")
+        key = self._key(key_id) if is_key_id(key_id) else None
+        if key is None or not hmac.compare_digest(signature.encode(), _signature(key, payload).encode()):
             raise UnauthorizedError("Invalid token", INVALID_TOKEN)
-        claims = json.loads(_decode(payload))  # signed by us, so well-formed
-        if claims.get("kid") != self._key_id:
-            raise UnauthorizedError("Invalid token: issued for another API key", INVALID_TOKEN)
-        if self._clock() >= claims["exp"] * 1000:
+        expires = claims.get("exp")
+        if not isinstance(expires, int) or self._clock() >= expires * 1000:
             raise UnauthorizedError("Token expired", EXPIRED_TOKEN)
 
-    def _signature(self, payload: str) -> str:
-        return _encode(hmac.new(self._signing_key, payload.encode(), hashlib.sha256).digest())
+    def _key(self, key_id: str) -> AppKey | None:
+        now = self._clock()
+        cached = self._cache.get(key_id)
+        if cached is not None and now - cached[1] < KEY_CACHE_S * 1000:
+            return cached[0]
+        if len(self._cache) >= _KEY_CACHE_LIMIT:  # ids come from callers: keep the memory bounded
+            self._cache.clear()
+        key = self._keys.get(key_id)
+        self._cache[key_id] = (key, now)
+        return key
 
 
-def token_authority(settings: Settings, clock: Clock) -> TokenAuthority | None:
-    """The stack's authority, or None when auth is off (no key id and no secret)."""
-    if not settings.api_key_id and not settings.api_key_secret:
-        return None
-    return TokenAuthority(settings.api_key_id, settings.api_key_secret, clock)
+def _claims(payload: str) -> dict[str, Any]:
+    """The claims of an unverified token, or ``{}``: whatever a caller sent, it is checked next."""
+    try:
+        claims = json.loads(_decode(payload))
+    except (ValueError, binascii.Error):
+        return {}
+    return claims if isinstance(claims, dict) else {}
+
+
+def _signature(key: AppKey, payload: str) -> str:
+    signing_key = hmac.new(key.secret_hash, _SIGNING_KEY_CONTEXT, hashlib.sha256).digest()
+    return _encode(hmac.new(signing_key, payload.encode(), hashlib.sha256).digest())
+
+
+def token_authority(settings: Settings, keys: KeySource, clock: Clock) -> TokenAuthority | None:
+    """The stack's authority, or None unless ``AuthMode=KEY``."""
+    return TokenAuthority(keys, clock) if settings.auth_mode == AuthMode.KEY else None
 
 
 def token_router(authority: TokenAuthority) -> Router:

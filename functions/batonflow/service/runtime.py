@@ -14,6 +14,7 @@ from botocore.config import Config
 from batonflow.clock import Clock, system_clock
 from batonflow.config import Settings
 from batonflow.queues.sqs import Queues
+from batonflow.store.app_keys import AppKeyStore
 from batonflow.store.definitions import DefinitionStore
 from batonflow.store.exec_slots import ExecSlots
 from batonflow.store.executions import ExecutionStore
@@ -32,6 +33,7 @@ class Runtime:
     queues: Queues
     start_windows: StartWindows
     exec_slots: ExecSlots
+    app_keys: AppKeyStore
     clock: Clock = system_clock
     environment: Mapping[str, str] = field(default_factory=dict)
     """What ``${workflow.env.X}`` may read: only ``CONDUCTOR_ENV_*`` variables of the function."""
@@ -53,6 +55,7 @@ class Runtime:
             definitions=DefinitionStore(dynamodb, settings.table),
             start_windows=StartWindows(dynamodb, settings.table),
             exec_slots=ExecSlots(dynamodb, settings.table),
+            app_keys=AppKeyStore(dynamodb, settings.table),
             queues=Queues(
                 sqs,
                 queue_prefix=settings.queue_prefix,

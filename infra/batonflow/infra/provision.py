@@ -70,6 +70,20 @@ class ProvisionedStack:
         )
 
 
+def check_rules(rules: Mapping[str, Any], resolver: Resolver) -> None:
+    """Refuse parameter values the template's ``Rules`` reject, before creating anything, as CloudFormation
+    does: a rule whose ``RuleCondition`` holds must have every ``Assert`` true."""
+    for name, rule in rules.items():
+        condition = rule.get("RuleCondition")
+        if condition is not None and not resolver.resolve(condition):
+            continue
+        for assertion in rule.get("Assertions") or []:
+            if not resolver.resolve(assertion["Assert"]):
+                raise TemplateError(
+                    f"rule {name}: {assertion.get('AssertDescription', 'an assertion failed')}"
+                )
+
+
 def provision(
     template: Template,
     *,
@@ -91,6 +105,7 @@ def provision(
     context = StackContext(stack_name=stack_name, region=region, account_id=_account_id(clients))
     resources: dict[str, Physical] = {}
     resolver = Resolver(context, parameters=values, resources=resources, conditions=template.conditions)
+    check_rules(template.rules, resolver)
     skipped = []
     for logical_id in order:
         resource = template.resources[logical_id]

@@ -121,6 +121,10 @@ class Template:
     def conditions(self) -> Mapping[str, Any]:
         return self.document.get("Conditions") or {}
 
+    @property
+    def rules(self) -> Mapping[str, Any]:
+        return self.document.get("Rules") or {}
+
     def resources_of_type(self, *types: str) -> dict[str, Mapping[str, Any]]:
         return {name: res for name, res in self.resources.items() if res.get("Type") in types}
 
