@@ -23,45 +23,19 @@ from __future__ import annotations
 
 import json
 import os
-import re
-import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
 from typing import Any
-from urllib.parse import quote, urlencode, urlsplit
+from urllib.parse import quote, urlencode
 
-import boto3
 import urllib3
-from botocore.auth import SigV4Auth
-from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
+
+from batonflow.sdk.auth import auth_for
+from batonflow.sdk.wire import Answer, BatonApiError, Request, api_error
 
 TERMINAL_WORKFLOW_STATUSES = frozenset({"COMPLETED", "FAILED", "TIMED_OUT", "TERMINATED"})
 DEFAULT_API_URL = "http://127.0.0.1:8080"
-TOKEN_HEADER = "X-Authorization"
-TOKEN_RENEWAL_S = 45 * 60
-"""A token is renewed once this old, as conductor-python does; the server honours it for an hour."""
-RENEW_TOKEN_ERRORS = frozenset({"EXPIRED_TOKEN", "INVALID_TOKEN"})
-_EXECUTE_API_HOST = re.compile(r"^[^.]+\.execute-api\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?$")
-
-
-class BatonApiError(Exception):
-    """The API answered with an error (``status`` = HTTP status), or did not answer (``status`` = 0)."""
-
-    def __init__(self, status: int, message: str, body: Any = None) -> None:
-        super().__init__(f"{status}: {message}")
-        self.status = status
-        self.message = message
-        self.body = body
-
-    @property
-    def retryable(self) -> bool:
-        """Conductor's ``retryable`` flag; without one, server errors and no answer count as retryable."""
-        flag = self.body.get("retryable") if isinstance(self.body, dict) else None
-        if isinstance(flag, bool):
-            return flag
-        return self.status == 0 or self.status >= 500
 
 
 class BatonClient:
@@ -86,7 +60,7 @@ class BatonClient:
     ) -> None:
         root = base_url.rstrip("/")
         self.api_url = root if root.endswith("/api") else f"{root}/api"
-        self._auth = _auth_for(self.api_url, api_key, aws_iam, region, bearer_token, clock)
+        self._auth = auth_for(self.api_url, api_key, aws_iam, region, bearer_token, clock)
         self._headers = {"Content-Type": "application/json", "Accept": "application/json, text/plain"}
         self._headers.update(headers or {})
         # Only connection failures are retried (nothing was sent); a read failure is not, so a POST is
@@ -167,6 +141,69 @@ class BatonClient:
     def terminate_workflow(self, workflow_id: str, reason: str | None = None) -> None:
         self._request("DELETE", f"/workflow/{_segment(workflow_id)}", query={"reason": reason})
 
+    def pause_workflow(self, workflow_id: str) -> None:
+        self._request("PUT", f"/workflow/{_segment(workflow_id)}/pause")
+
+    def resume_workflow(self, workflow_id: str) -> None:
+        self._request("PUT", f"/workflow/{_segment(workflow_id)}/resume")
+
+    def retry_workflow(self, workflow_id: str, resume_subworkflow_tasks: bool = False) -> None:
+        """Retry the last failed task(s) of a finished workflow (404 while it runs, 409 if nothing failed)."""
+        query = {"resumeSubworkflowTasks": resume_subworkflow_tasks}
+        self._request("POST", f"/workflow/{_segment(workflow_id)}/retry", query=query)
+
+    def restart_workflow(self, workflow_id: str, use_latest_definitions: bool = False) -> None:
+        """Run a finished workflow again from its first task, with the same id."""
+        query = {"useLatestDefinitions": use_latest_definitions}
+        self._request("POST", f"/workflow/{_segment(workflow_id)}/restart", query=query)
+
+    def rerun_workflow(self, workflow_id: str, rerun_request: dict[str, Any] | None = None) -> str:
+        """Rerun a finished workflow (Conductor's RerunWorkflowRequest: ``reRunFromTaskId``, ``taskInput``,
+        ``workflowInput``, ``correlationId``); returns the workflow id."""
+        path = f"/workflow/{_segment(workflow_id)}/rerun"
+        return str(self._request("POST", path, body=rerun_request or {}))
+
+    def search_workflows(
+        self, query: str | None = None, free_text: str = "*", start: int = 0, size: int = 100
+    ) -> dict[str, Any]:
+        """``GET /workflow/search``: ``{"totalHits", "results": [WorkflowSummary...]}``, newest first.
+        ``query`` is Conductor's (``workflowType = 'x' AND status IN (RUNNING,FAILED)``)."""
+        params = {
+            "query": query,
+            "freeText": free_text,
+            "start": start,
+            "size": size,
+            "sort": "startTime:DESC",
+        }
+        found = self._request("GET", "/workflow/search", query=params)
+        if not isinstance(found, dict):
+            raise BatonApiError(200, "the answer is not a search result", found)
+        return found
+
+    def get_workflow_def(self, name: str, version: int | None = None) -> dict[str, Any]:
+        """A workflow definition; without ``version`` the latest."""
+        found = self._request("GET", f"/metadata/workflow/{_segment(name)}", query={"version": version})
+        if not isinstance(found, dict):
+            raise BatonApiError(200, "the answer is not a workflow definition", found)
+        return found
+
+    def list_workflow_defs(self) -> list[dict[str, Any]]:
+        """Every version of every workflow definition."""
+        return list(self._request("GET", "/metadata/workflow") or [])
+
+    def get_task_def(self, name: str) -> dict[str, Any]:
+        found = self._request("GET", f"/metadata/taskdefs/{_segment(name)}")
+        if not isinstance(found, dict):
+            raise BatonApiError(200, "the answer is not a task definition", found)
+        return found
+
+    def list_task_defs(self) -> list[dict[str, Any]]:
+        return list(self._request("GET", "/metadata/taskdefs") or [])
+
+    def get_task_logs(self, task_id: str) -> list[dict[str, Any]]:
+        """A task's log lines (``{"log", "taskId", "createdTime"}``), oldest first."""
+        return list(self._request("GET", f"/tasks/{_segment(task_id)}/log") or [])
+
     def close(self) -> None:
         self._http.clear()
 
@@ -185,185 +222,29 @@ class BatonClient:
             # %20, not +, for spaces: SigV4's canonical query string wants RFC 3986 encoding
             url += "?" + urlencode(params, quote_via=quote)
         payload = json.dumps(body).encode() if body is not None else None
-        request = _Request(method, url, dict(self._headers), payload)
+        request = Request(method, url, dict(self._headers), payload)
         sent = self._auth.authorize(request, self._send)
         answer = self._send(sent)
         if self._auth.renewed(sent, answer):
             answer = self._send(self._auth.authorize(request, self._send))
         if not 200 <= answer.status < 300:
-            raise _error(answer.status, answer.reason, answer.data())
+            raise api_error(answer.status, answer.reason, answer.data())
         # Ids come back as text/plain (Conductor); everything else as JSON.
         return answer.data() if "json" in answer.content_type else answer.text
 
-    def _send(self, request: _Request) -> _Answer:
+    def _send(self, request: Request) -> Answer:
         try:
             response = self._http.request(
                 request.method, request.url, body=request.body, headers=request.headers
             )
         except urllib3.exceptions.HTTPError as exc:
             raise BatonApiError(0, f"no answer from {self.api_url}: {exc}") from exc
-        return _Answer(
+        return Answer(
             response.status,
             response.reason,
             response.headers.get("Content-Type") or "",
             response.data.decode("utf-8", errors="replace"),
         )
-
-
-@dataclass(frozen=True)
-class _Request:
-    method: str
-    url: str
-    headers: dict[str, str]
-    body: bytes | None
-
-
-@dataclass(frozen=True)
-class _Answer:
-    status: int
-    reason: str | None
-    content_type: str
-    text: str
-
-    def data(self) -> Any:
-        return _parse(self.text)
-
-
-_Send = Callable[[_Request], _Answer]
-
-
-class _Auth:
-    """No credentials (``AuthMode`` NONE), and the interface of the strategies below."""
-
-    def authorize(self, request: _Request, send: _Send) -> _Request:
-        """``request`` as it goes out; ``send`` reaches the server unauthorized (to fetch a token)."""
-        return request
-
-    def renewed(self, sent: _Request, answer: _Answer) -> bool:
-        """True when ``answer`` refused ``sent``'s credentials and new ones are due: send it once more."""
-        return False
-
-
-class _TokenAuth(_Auth):
-    """``AuthMode`` KEY: an API key traded for tokens at ``/api/token``; see the module docstring."""
-
-    def __init__(self, token_url: str, key_id: str, key_secret: str, clock: Callable[[], float]) -> None:
-        self._token_url = token_url
-        self._key = json.dumps({"keyId": key_id, "keySecret": key_secret}).encode()
-        self._clock = clock
-        # held while fetching, so that threads sharing the client fetch one token, not one each
-        self._lock = threading.Lock()
-        self._token: str | None = None
-        self._fetched_at = 0.0
-        self._open = False  # /api/token answered 404: the server takes requests without a token
-
-    def authorize(self, request: _Request, send: _Send) -> _Request:
-        with self._lock:
-            stale = self._token is None or self._clock() - self._fetched_at >= TOKEN_RENEWAL_S
-            if stale and not self._open:
-                self._fetch(request, send)
-            token = self._token
-        if token is None:
-            return request
-        return replace(request, headers={**request.headers, TOKEN_HEADER: token})
-
-    def renewed(self, sent: _Request, answer: _Answer) -> bool:
-        if answer.status != 401:
-            return False
-        data = answer.data()
-        if not isinstance(data, dict) or data.get("error") not in RENEW_TOKEN_ERRORS:
-            return False
-        with self._lock:
-            if self._token == sent.headers.get(TOKEN_HEADER):  # else another thread has renewed it already
-                self._token, self._open = None, False
-        return True
-
-    def _fetch(self, request: _Request, send: _Send) -> None:
-        fetched_at = self._clock()
-        answer = send(replace(request, method="POST", url=self._token_url, body=self._key))
-        if answer.status == 404:
-            self._token, self._open = None, True
-            return
-        data = answer.data()
-        if not 200 <= answer.status < 300:
-            raise _error(answer.status, answer.reason, data)
-        token = data.get("token") if isinstance(data, dict) else None
-        if not isinstance(token, str) or not token:
-            raise BatonApiError(answer.status, f"no token in the answer of {self._token_url}", data)
-        self._token, self._fetched_at = token, fetched_at
-
-
-class _SigV4Auth(_Auth):
-    """``AuthMode`` IAM: API Gateway's AWS_IAM authorizer checks a SigV4 signature for ``execute-api``."""
-
-    def __init__(self, credentials: Credentials, region: str) -> None:
-        self._credentials = credentials
-        self._region = region
-
-    def authorize(self, request: _Request, send: _Send) -> _Request:
-        signed = AWSRequest(request.method, request.url, headers=request.headers, data=request.body)
-        # frozen per request: refreshable credentials renew themselves here when they are about to expire
-        SigV4Auth(self._credentials.get_frozen_credentials(), "execute-api", self._region).add_auth(signed)
-        return replace(request, headers=dict(signed.headers.items()))
-
-
-class _BearerAuth(_Auth):
-    """``AuthMode`` JWT: API Gateway's JWT authorizer reads ``Authorization: Bearer <jwt>``."""
-
-    def __init__(self, token: str | Callable[[], str]) -> None:
-        self._token = token
-
-    def authorize(self, request: _Request, send: _Send) -> _Request:
-        token = self._token() if callable(self._token) else self._token
-        return replace(request, headers={**request.headers, "Authorization": f"Bearer {token}"})
-
-
-def _auth_for(
-    api_url: str,
-    api_key: tuple[str, str] | None,
-    aws_iam: bool | Credentials,
-    region: str | None,
-    bearer_token: str | Callable[[], str] | None,
-    clock: Callable[[], float],
-) -> _Auth:
-    chosen = [
-        name
-        for name, value in [("api_key", api_key), ("aws_iam", aws_iam), ("bearer_token", bearer_token)]
-        if value
-    ]
-    if len(chosen) > 1:
-        raise ValueError(f"pick one way to authenticate, not {' and '.join(chosen)}")
-    if region and not aws_iam:
-        raise ValueError("region= is only used to sign requests (aws_iam=)")
-    if api_key:
-        key_id, key_secret = api_key
-        if not key_id or not key_secret:
-            raise ValueError("api_key= needs both a key id and a secret")
-        return _TokenAuth(f"{api_url}/token", key_id, key_secret, clock)
-    if aws_iam:
-        return _sigv4_auth(api_url, aws_iam, region)
-    if bearer_token:
-        return _BearerAuth(bearer_token)
-    return _Auth()
-
-
-def _sigv4_auth(api_url: str, aws_iam: bool | Credentials, region: str | None) -> _SigV4Auth:
-    session = boto3.session.Session()
-    credentials = session.get_credentials() if aws_iam is True else aws_iam
-    if not isinstance(credentials, Credentials):
-        raise ValueError("aws_iam=: no AWS credentials found (environment, profile or role)")
-    region = region or _execute_api_region(api_url) or session.region_name
-    if not region:
-        raise ValueError(
-            "aws_iam=: no region to sign for: pass region=, use the https://<id>.execute-api.<region>"
-            ".amazonaws.com URL or configure a default AWS region"
-        )
-    return _SigV4Auth(credentials, region)
-
-
-def _execute_api_region(api_url: str) -> str | None:
-    match = _EXECUTE_API_HOST.match(urlsplit(api_url).hostname or "")
-    return match.group(1) if match else None
 
 
 def _segment(value: str) -> str:
@@ -372,18 +253,3 @@ def _segment(value: str) -> str:
 
 def _query_value(value: Any) -> str:
     return str(value).lower() if isinstance(value, bool) else str(value)
-
-
-def _parse(text: str) -> Any:
-    try:
-        return json.loads(text) if text else None
-    except ValueError:
-        return text
-
-
-def _error(status: int, reason: str | None, data: Any) -> BatonApiError:
-    if isinstance(data, dict) and data.get("message"):
-        message = str(data["message"])
-    else:
-        message = data if isinstance(data, str) and data else (reason or "error")
-    return BatonApiError(status, message, data)
