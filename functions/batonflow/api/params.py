@@ -48,15 +48,46 @@ def query_int(router: BaseRouter, name: str, default: int | None) -> int | None:
         raise BadRequestError(f"Invalid integer value for {name}: {value}") from error
 
 
+MAX_JSON_DEPTH = 100
+"""Deepest nesting a request's JSON may have. Conductor's Jackson allows 1000, but Baton walks payloads
+recursively (validation, expressions, storage) within Python's 1000-frame recursion limit; 100 levels
+leave that room and are far beyond what workflows and their payloads use."""
+
+
 def json_body(router: BaseRouter, *, default: Any = None) -> Any:
-    """The parsed JSON body; ``default`` when empty; 400 for malformed JSON."""
+    """The parsed JSON body; ``default`` when empty; 400 for malformed or too deeply nested JSON."""
     raw = router.current_event.decoded_body
     if raw is None or not raw.strip():
         return default
+    return parse_json(raw, "JSON body")
+
+
+def parse_json(raw: str, what: str) -> Any:
+    """``raw`` parsed; 400 naming ``what`` if it is not JSON or nests deeper than ``MAX_JSON_DEPTH``."""
     try:
-        return json.loads(raw)
+        value = json.loads(raw)
+    except RecursionError as error:
+        raise BadRequestError(f"The {what} nests deeper than {MAX_JSON_DEPTH} levels") from error
     except ValueError as error:
-        raise BadRequestError(f"Malformed JSON body: {error}") from error
+        raise BadRequestError(f"Malformed {what}: {error}") from error
+    if _depth(value) > MAX_JSON_DEPTH:
+        raise BadRequestError(f"The {what} nests deeper than {MAX_JSON_DEPTH} levels")
+    return value
+
+
+def _depth(value: Any) -> int:
+    """Nesting depth of parsed JSON, without recursion (a scalar is 0, ``[]`` and ``{}`` are 1)."""
+    deepest, pending = 0, [(value, 1)]
+    while pending:
+        node, depth = pending.pop()
+        children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else None
+        if children is None:
+            continue
+        deepest = max(deepest, depth)
+        if depth > MAX_JSON_DEPTH:
+            return depth
+        pending.extend((child, depth + 1) for child in children)
+    return deepest
 
 
 def text_body(router: BaseRouter) -> str:

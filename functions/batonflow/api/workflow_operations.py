@@ -3,14 +3,13 @@ synchronously (REFERENCE §3.10, §5.2)."""
 
 from __future__ import annotations
 
-import json
 import uuid
 from typing import Any
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
-from batonflow.api.params import json_body, path_value, query, query_bool, query_int
+from batonflow.api.params import json_body, parse_json, path_value, query, query_bool, query_int
 from batonflow.api.responses import empty_response, json_response, text_response
 from batonflow.errors import BadRequestError
 from batonflow.model import RerunWorkflowRequest, StartWorkflowRequest
@@ -79,14 +78,7 @@ def workflow_operations_router(runtime: Runtime) -> Router:
 
 def _json_map(router: Router, name: str, body: dict[str, Any]) -> dict[str, Any] | None:
     raw = query(router, name)
-    value = body.get(name) if raw is None else _parse(raw, name)
+    value = body.get(name) if raw is None else parse_json(raw, name)
     if value is not None and not isinstance(value, dict):
         raise BadRequestError(f"{name} must be a JSON object")
     return value
-
-
-def _parse(raw: str, name: str) -> Any:
-    try:
-        return json.loads(raw)
-    except ValueError as error:
-        raise BadRequestError(f"{name} is not valid JSON: {error}") from error
