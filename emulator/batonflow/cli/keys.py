@@ -43,7 +43,7 @@ def create(
     """Create a key and print its id and secret (shown this once)."""
     from batonflow.store.app_keys import AppKeyError
 
-    with _aws_errors():
+    with aws_errors():
         keys = _store(table, stack, region)
         try:
             new_id, secret = keys.create(int(time.time() * 1000), key_id)
@@ -60,7 +60,7 @@ def create(
 @app.command("list")
 def list_keys(table: TableOption = "", stack: StackOption = "", region: RegionOption = None) -> None:
     """List the keys (ids and creation times; secrets are not stored)."""
-    with _aws_errors():
+    with aws_errors():
         keys = sorted(_store(table, stack, region).list(), key=lambda key: key.created_at)
     listing = Table("Key id", "Created (UTC)")
     for key in keys:
@@ -77,7 +77,7 @@ def revoke(
     region: RegionOption = None,
 ) -> None:
     """Delete a key: no new tokens at once, its tokens refused within a minute."""
-    with _aws_errors():
+    with aws_errors():
         revoked = _store(table, stack, region).revoke(key_id)
     if not revoked:
         _fail(f"No key {key_id}")
@@ -85,7 +85,7 @@ def revoke(
 
 
 @contextmanager
-def _aws_errors() -> Iterator[None]:
+def aws_errors() -> Iterator[None]:
     """An AWS error (no credentials, no such table, access denied) as one readable line."""
     from botocore.exceptions import BotoCoreError, ClientError
 
