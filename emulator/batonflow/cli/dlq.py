@@ -21,8 +21,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from batonflow.cli.connection import fail
-from batonflow.cli.keys import aws_errors
+from batonflow.cli.connection import aws_errors, fail
 
 console = Console()
 app = typer.Typer(help="List and redrive dead-letter queues.", no_args_is_help=True)

@@ -7,14 +7,14 @@ so no API route can mint one. The secret is printed once, at creation; the table
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
+
+from batonflow.cli.connection import aws_errors, fail
 
 console = Console()
 app = typer.Typer(help="Create, list and revoke API keys (AuthMode=KEY).", no_args_is_help=True)
@@ -48,7 +48,7 @@ def create(
         try:
             new_id, secret = keys.create(int(time.time() * 1000), key_id)
         except AppKeyError as error:
-            _fail(str(error))
+            fail(str(error))
     console.print(f"[bold]Key id[/bold]  {new_id}\n[bold]Secret[/bold]  {secret}")
     console.print(
         "Shown once; the stack keeps only its hash. conductor-python: "
@@ -80,19 +80,8 @@ def revoke(
     with aws_errors():
         revoked = _store(table, stack, region).revoke(key_id)
     if not revoked:
-        _fail(f"No key {key_id}")
+        fail(f"No key {key_id}")
     console.print(f"Revoked {key_id}.")
-
-
-@contextmanager
-def aws_errors() -> Iterator[None]:
-    """An AWS error (no credentials, no such table, access denied) as one readable line."""
-    from botocore.exceptions import BotoCoreError, ClientError
-
-    try:
-        yield
-    except (BotoCoreError, ClientError) as error:
-        _fail(f"AWS refused: {error}")
 
 
 def _store(table: str, stack: str, region: str | None):
@@ -101,17 +90,12 @@ def _store(table: str, stack: str, region: str | None):
     from batonflow.store.app_keys import AppKeyStore
 
     if bool(table) == bool(stack):
-        _fail("Name the table (--table, or BATON_TABLE) or the stack (--stack), one of them")
+        fail("Name the table (--table, or BATON_TABLE) or the stack (--stack), one of them")
     session = boto3.session.Session(region_name=region)
     if stack:
         outputs = session.client("cloudformation").describe_stacks(StackName=stack)["Stacks"][0]
         found = [o["OutputValue"] for o in outputs.get("Outputs", []) if o["OutputKey"] == "TableName"]
         if not found:
-            _fail(f"Stack {stack} has no TableName output: is it a Baton stack?")
+            fail(f"Stack {stack} has no TableName output: is it a Baton stack?")
         table = found[0]
     return AppKeyStore(session.client("dynamodb"), table)
-
-
-def _fail(message: str) -> NoReturn:
-    console.print(f"[red]{message}[/red]")
-    raise typer.Exit(1)
