@@ -297,6 +297,8 @@ def test_project_functions_use_the_agreed_handlers_and_events() -> None:
     assert [e.route_key for e in specs["ApiFunction"].events_of(HttpApiEvent)] == [
         "ANY /api/{proxy+}",
         "GET /health",
+        "GET /",
+        "GET /console/{proxy+}",
     ]
     assert {name: [e.queue_logical_id for e in spec.events_of(SqsEvent)] for name, spec in specs.items()} == {
         "ApiFunction": [],

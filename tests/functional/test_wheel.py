@@ -1,5 +1,5 @@
-"""The wheel holds all four portions of the ``batonflow`` namespace and the template, and no
-``batonflow/__init__.py`` (which would hide every portion but one)."""
+"""The wheel holds all four portions of the ``batonflow`` namespace, the template and the web console's
+static files, and no ``batonflow/__init__.py`` (which would hide every portion but one)."""
 
 from __future__ import annotations
 
@@ -26,6 +26,11 @@ def test_the_wheel_merges_every_portion(tmp_path: Path):
         "batonflow/cli/main.py",
         "batonflow/infra/provision.py",
         "batonflow/infra/template.yaml",
+        "batonflow/api/console.py",
     ):
         assert expected in names
+    console = ROOT / "functions" / "batonflow" / "console"
+    shipped = {name for name in names if name.startswith("batonflow/console/")}
+    assert shipped == {f"batonflow/console/{path.name}" for path in console.iterdir() if path.is_file()}
+    assert {f"batonflow/console/{name}" for name in ("index.html", "app.js", "style.css")} <= shipped
     assert "batonflow/__init__.py" not in names

@@ -8,6 +8,7 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError as RouteNotFound
 
 from batonflow.api.auth import token_authority, token_check, token_router
+from batonflow.api.console import console_router
 from batonflow.api.errors import error_response, render
 from batonflow.api.metadata import task_def_router, workflow_def_router
 from batonflow.api.responses import json_response
@@ -31,6 +32,7 @@ def build_app(runtime: Runtime) -> APIGatewayHttpResolver:
     app.include_router(workflow_operations_router(runtime))
     app.include_router(workflow_lifecycle_router(runtime))
     app.include_router(task_router(runtime))
+    app.include_router(console_router())
     authority = token_authority(runtime.settings, runtime.app_keys, runtime.clock)
     if authority is not None:  # not KEY: no /api/token route, so it answers 404 (open mode for the SDK)
         app.include_router(token_router(authority))

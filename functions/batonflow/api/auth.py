@@ -16,7 +16,8 @@ after 45 minutes, and on ``INVALID_TOKEN``/``EXPIRED_TOKEN`` fetches a new one.
 
 The check is a resolver middleware (``app.use``), so it runs for every route, the not-found handler
 included: without a token, an unknown path answers 401, not 404, and the route table is not probed.
-Only ``/api/token`` and the health checks are open.
+Only ``/api/token``, the health checks and the web console's static files (``/`` and ``/console/...``,
+the same for everyone; the page asks for a token when ``/api`` answers 401) are open.
 
 Error codes matter to the SDK: it renews its token and retries once only when a 401 body says
 ``"error": "EXPIRED_TOKEN"`` or ``"INVALID_TOKEN"``. A bad key at ``/api/token`` must *not* carry either
@@ -46,8 +47,10 @@ from batonflow.errors import BadRequestError, UnauthorizedError
 from batonflow.store.app_keys import PBKDF2_ITERATIONS, AppKey, is_key_id
 
 TOKEN_PATH = "/api/token"
-OPEN_PATHS = frozenset({TOKEN_PATH, "/health", "/api/health"})
-"""Paths served without a token: the token exchange itself and the health checks."""
+OPEN_PATHS = frozenset({TOKEN_PATH, "/health", "/api/health", "/"})
+"""Paths served without a token: the token exchange, the health checks and the console's page."""
+OPEN_PREFIX = "/console/"
+"""The console's scripts and styles, also served without a token."""
 TOKEN_HEADER = "X-Authorization"
 TOKEN_TTL_S = 3600
 KEY_CACHE_S = 60
@@ -151,11 +154,15 @@ def token_check(authority: TokenAuthority) -> Callable[[BaseRouter, NextMiddlewa
     """The resolver middleware that rejects requests without a valid token (see the module docstring)."""
 
     def require_token(app: BaseRouter, next_middleware: NextMiddleware) -> Response:
-        if app.current_event.path not in OPEN_PATHS:
+        if not is_open_path(app.current_event.path):
             authority.verify(app.current_event.headers.get(TOKEN_HEADER))
         return next_middleware(app)
 
     return require_token
+
+
+def is_open_path(path: str) -> bool:
+    return path in OPEN_PATHS or path.startswith(OPEN_PREFIX)
 
 
 def _encode(raw: bytes) -> str:
