@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from batonflow.model.wire import QUEUE_PREFIX_ENV, RESULTS_QUEUE_ENV
+from batonflow.store.payloads import DEFAULT_THRESHOLD, THRESHOLD_ENV
 
 TABLE_ENV = "BATON_TABLE"
 DECIDER_QUEUE_ENV = "BATON_DECIDER_QUEUE_URL"
@@ -42,6 +43,8 @@ class Settings:
     log_payloads: bool = False
     """Log task and workflow inputs and outputs (template parameter ``LogPayloads``, for debugging only):
     by default log lines carry ids, types and statuses, never payloads."""
+    payload_threshold: int = DEFAULT_THRESHOLD
+    """Inputs, outputs and variables whose JSON is larger go to ``bucket`` (``PayloadThresholdBytes``)."""
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -56,6 +59,7 @@ class Settings:
             retention_s=retention_seconds(env.get(RETENTION_DAYS_ENV, "0")),
             auth_mode=AuthMode(env.get(AUTH_MODE_ENV, AuthMode.NONE)),
             log_payloads=env.get(LOG_PAYLOADS_ENV, "false").strip().lower() == "true",
+            payload_threshold=int(env.get(THRESHOLD_ENV, DEFAULT_THRESHOLD)),
         )
 
 

@@ -12,6 +12,7 @@ object, and a postponed (string) annotation makes every task fail with "isinstan
 """
 
 import asyncio
+import hashlib
 import os
 import sys
 import time
@@ -133,6 +134,12 @@ def come_back_later(job: str) -> dict[str, Any] | TaskInProgress:
 def plain_value(word: str) -> str:
     get_task_context().add_log(f"shouting {word}")
     return word.upper()
+
+
+@worker_task(task_definition_name="sdkw_big", poll_interval_millis=POLL_INTERVAL_MS, worker_id="sdkw-big")
+def big_echo(blob: str) -> dict[str, Any]:
+    """Receives an input over the payload threshold and answers an output over it too."""
+    return {"length": len(blob), "sha256": hashlib.sha256(blob.encode()).hexdigest(), "echo": blob[::-1]}
 
 
 def task_handler(api: str, *task_types: str) -> TaskHandler:

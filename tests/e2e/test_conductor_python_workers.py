@@ -9,6 +9,7 @@ answer it cannot deserialize into ``None`` silently, so "no exception" proves no
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import os
 import re
@@ -445,3 +446,24 @@ def test_a_plain_return_value_is_wrapped_and_context_logs_are_stored(api: str) -
     assert isinstance(log["createdTime"], int) and task["startTime"] <= log["createdTime"] <= task["endTime"]
     client = OrkesClients(Configuration(server_api_url=api)).get_task_client()
     assert [entry.log for entry in client.get_task_logs(task["taskId"])] == ["shouting hi"]
+
+
+def test_a_worker_receives_and_returns_payloads_over_the_threshold(api: str, stack: BatonStack) -> None:
+    """The input (200 KB, over the 64 KB default threshold) reaches the worker whole through its poll; its
+    output of the same size is stored by the API; both live in the payload bucket, not in the table."""
+    blob = os.urandom(100_000).hex()
+    name = simple_workflow(api, "sdkw_big", {"blob": "${workflow.input.blob}"})
+    with workers(api, "sdkw_big"):
+        run = wait_for_terminal(api, start(api, name, {"blob": blob}))
+    assert run["status"] == "COMPLETED", run.get("reasonForIncompletion")
+    [task] = attempts(run)
+    assert task["inputData"] == {"blob": blob}
+    expected = {"length": len(blob), "sha256": hashlib.sha256(blob.encode()).hexdigest(), "echo": blob[::-1]}
+    assert task["outputData"] == expected
+    assert run["output"] == {"result": expected}
+    s3 = stack.client("s3")
+    listing = s3.list_objects_v2(
+        Bucket=stack.resources["PayloadBucket"].ref, Prefix=f"payloads/{run['workflowId']}/"
+    )
+    # the workflow input, the task input (the same JSON), the task output and the workflow output
+    assert len(listing.get("Contents", [])) == 3

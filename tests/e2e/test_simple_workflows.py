@@ -154,3 +154,37 @@ def test_a_rest_worker_that_dies_is_timed_out_by_the_real_timer_path(api: str):
         time.sleep(0.2)
     assert [(t["status"], t["retryCount"]) for t in tasks] == [("TIMED_OUT", 0), ("SCHEDULED", 1)], tasks
     assert tasks[0]["taskId"] == polled[0]["taskId"]
+
+
+def test_sqs_native_sdk_worker_with_payloads_over_the_threshold(stack: BatonStack, api: str):
+    """Through ``baton up``'s environment (``BATON_BUCKET``, ``BATON_PAYLOAD_THRESHOLD``), the SDK reads
+    a large input from the payload bucket and uploads a large output to it."""
+    prefix = f"big{uuid.uuid4().hex[:6]}"
+    task_def = {"name": f"{prefix}_echo", "retryCount": 0, "responseTimeoutSeconds": 60}
+    workflow_def = {
+        "name": f"{prefix}_flow",
+        "version": 1,
+        "tasks": [
+            {
+                "name": f"{prefix}_echo",
+                "taskReferenceName": "echo",
+                "inputParameters": {"blob": "${workflow.input.blob}"},
+            }
+        ],
+        "outputParameters": {"echo": "${echo.output.echo}"},
+    }
+    register(api, [task_def], workflow_def)
+    settings = WorkerSettings.from_env(stack.worker_environment(), worker_id="sdk-e2e-big")
+    assert settings.bucket
+    blob = "0123456789" * 20_000
+    worker = Worker(f"{prefix}_echo", lambda blob: {"echo": blob[::-1]}, wait_seconds=1)
+    worker.start(settings)
+    try:
+        client = BatonClient(stack.api_url)
+        workflow_id = client.start_workflow(f"{prefix}_flow", {"blob": blob})
+        workflow = client.wait_for_workflow(workflow_id, timeout_s=TIMEOUT_S)
+    finally:
+        worker.stop(grace_seconds=5)
+    assert workflow["status"] == "COMPLETED", workflow.get("reasonForIncompletion")
+    assert workflow["output"] == {"echo": blob[::-1]}
+    assert workflow["tasks"][0]["inputData"] == {"blob": blob}

@@ -5,8 +5,8 @@ records each call with the function whose handler was running, the IAM action it
 acts on. The statements of the function's role (test_template_iam.py pins them) are resolved against the
 provisioned stack, and each call must match one: the action, and the ARN by IAM's wildcard rules. A grant
 missing from template.yaml fails here before it fails on AWS with AccessDenied. Only DynamoDB and SQS
-statements are resolved (the handlers call nothing else; logs and X-Ray are Lambda's, and the local stack
-has no log group to resolve). The event source pollers' own calls (receive, delete) are Lambda's,
+and S3 statements are resolved (the handlers call nothing else; logs and X-Ray are Lambda's, and the local
+stack has no log group to resolve). The event source pollers' own calls (receive, delete) are Lambda's,
 authorised by the role's event-source statements that test_template_iam.py checks, and are not counted.
 """
 
@@ -26,13 +26,14 @@ import pytest
 
 from batonflow.infra.template import SERVERLESS_FUNCTION
 from batonflow.model.wire import ResultMessage
+from batonflow.store.payloads import Payloads
 from tests.support.iam import function_statements, grants, iam_action, listed
 from tests.support.stack import Harness, context, moto_harness
 from tests.support.timers import TimerTap
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
-RECORDED_SERVICES = ("dynamodb", "sqs")
+RECORDED_SERVICES = ("dynamodb", "sqs", "s3")
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,13 @@ def _resources(service: str, params: dict[str, Any]) -> list[str]:
     if service == "sqs":
         name = params.get("QueueName") or str(params["QueueUrl"]).rsplit("/", 1)[-1]
         return [f"arn:aws:sqs:{REGION}:{ACCOUNT}:{name}"]
+    if service == "s3":
+        bucket = f"arn:aws:s3:::{params['Bucket']}"
+        if "Key" in params:
+            return [f"{bucket}/{params['Key']}"]
+        if "Delete" in params:
+            return [f"{bucket}/{entry['Key']}" for entry in params["Delete"]["Objects"]]
+        return [bucket]
     return ["*"]  # no statement names another service's resources: such a call fails the check
 
 
@@ -262,6 +270,73 @@ def test_timers_system_tasks_and_event_sinks(
     (message,) = harness.receive_all(queue_url)
     assert json.loads(message["Body"])["order"] == "o-1"
     assert {"TimerFunction", "SystemTaskFunction"} <= recorder.functions()
+    assert uncovered(harness, recorder) == []
+
+
+BIG_FLOW = {
+    "name": "iam_big",
+    "version": 1,
+    "tasks": [
+        {"name": "iam_big_a", "taskReferenceName": "a", "inputParameters": {"in": "${workflow.input.blob}"}},
+        {"name": "iam_big_b", "taskReferenceName": "b", "inputParameters": {"in": "${a.output.blob}"}},
+    ],
+    "outputParameters": {"blob": "${b.output.blob}"},
+}
+
+
+def _cold(harness: Harness) -> None:
+    """Forget the payloads read and written so far, as a new Lambda container would: the next function
+    to need one calls S3 itself (the harness's functions share one process, and so one cache)."""
+    payloads = harness.runtime.executions.payloads
+    assert payloads is not None
+    harness.runtime.executions.payloads = Payloads(
+        lambda: payloads.client, payloads.bucket, threshold=payloads.threshold
+    )
+
+
+def test_large_payloads(recorded: tuple[Harness, Recorder]) -> None:
+    harness, recorder = recorded
+    task_defs = [{"name": n, "retryCount": 0} for n in ("iam_big_a", "iam_big_b")]
+    assert harness.api("POST", "/api/metadata/taskdefs", task_defs).status == 200
+    assert harness.api("POST", "/api/metadata/workflow", BIG_FLOW).status == 200
+    workflow_id = harness.api("POST", "/api/workflow/iam_big", {"blob": "i" * 100_000}).text
+    _cold(harness)
+    harness.pump()
+
+    # a REST worker: its poll reads the input, its update stores the output
+    _cold(harness)
+    a = _poll(harness, "iam_big_a")
+    body = {"workflowInstanceId": workflow_id, "taskId": a["taskId"], "status": "COMPLETED"}
+    assert harness.api("POST", "/api/tasks", {**body, "outputData": {"blob": "a" * 100_000}}).status == 200
+    _cold(harness)
+    harness.pump()
+    # an SQS-native worker: an IN_PROGRESS report (the attempt is read back, input and all), then an output
+    # it uploaded itself (the test's upload is no function's call)
+    b = _poll(harness, "iam_big_b")
+    _cold(harness)
+    _send_result(harness, b, "IN_PROGRESS", callbackAfterSeconds=0)
+    b = _poll(harness, "iam_big_b")
+    payloads = harness.runtime.executions.payloads
+    output = payloads.offload({"blob": "b" * 100_000}, workflow_id)
+    _cold(harness)
+    _send_result(harness, b, "COMPLETED", outputData=output)
+
+    _cold(harness)
+    assert harness.api("GET", f"/api/workflow/{workflow_id}").json()["output"] == {"blob": "b" * 100_000}
+    assert harness.api("DELETE", f"/api/workflow/{workflow_id}/remove").status == 200
+    harness.pump()
+
+    actions = {(call.function, call.action) for call in recorder.calls if call.action.startswith("s3:")}
+    assert actions >= {
+        ("ApiFunction", "s3:GetObject"),
+        ("ApiFunction", "s3:PutObject"),
+        ("ApiFunction", "s3:ListBucket"),
+        ("ApiFunction", "s3:DeleteObject"),
+        ("DeciderFunction", "s3:GetObject"),
+        ("DeciderFunction", "s3:PutObject"),
+        ("CompleteFunction", "s3:GetObject"),
+        ("ReaperFunction", "s3:ListBucket"),
+    }
     assert uncovered(harness, recorder) == []
 
 

@@ -4,6 +4,7 @@ within one unit."""
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from batonflow.bench.workloads import CHAIN_LENGTH, CHAIN_WORKFLOW, STEP_TASK, TASK_DEFS
@@ -71,3 +72,29 @@ def test_the_header_and_the_tasks_of_a_ten_task_workflow_fit_one_write_unit(harn
     assert harness.api("GET", f"/api/workflow/{workflow_id}").json()["output"] == {"value": 11}
     assert max(header_sizes) <= ONE_WRITE_UNIT
     assert max(item_size(item) for item in tasks) <= ONE_WRITE_UNIT
+
+
+def test_a_workflow_with_payloads_over_the_threshold_keeps_items_of_one_write_unit(harness: Harness):
+    """A 200 KB workflow input and task output (random, so compression does not hide them): the header
+    and the task item hold references."""
+    assert harness.api("POST", "/api/metadata/taskdefs", TASK_DEFS).status == 200
+    assert harness.api("POST", "/api/metadata/workflow", CHAIN_WORKFLOW).status == 200
+    blob = os.urandom(100_000).hex()
+    response = harness.api("POST", "/api/workflow/bench_chain", {"value": 1, "run": "run-1", "blob": blob})
+    workflow_id = response.text
+    harness.pump()
+    (task,) = harness.api("GET", f"/api/tasks/poll/batch/{STEP_TASK}?count=1&timeout=100&workerid=w1").json()
+    body = {
+        "workflowInstanceId": workflow_id,
+        "taskId": task["taskId"],
+        "status": "COMPLETED",
+        "outputData": {"value": 2, "blob": blob},
+        "workerId": "w1",
+    }
+    assert harness.api("POST", "/api/tasks", body).status == 200
+    harness.pump()
+
+    items = partition(harness, workflow_id)
+    assert max(item_size(item) for item in items.values()) <= ONE_WRITE_UNIT
+    first = harness.api("GET", f"/api/workflow/{workflow_id}").json()["tasks"][0]
+    assert first["outputData"]["blob"] == blob

@@ -17,11 +17,15 @@ statements), plus what Lambda does on a function's behalf with its role:
 - task queues (``<stack>-task-<type>``) are created at run time, so they are named by prefix;
 - EVENT sinks are the stack's ``<stack>-events-*`` queues unless the EventSinkQueuePrefix parameter says
   otherwise;
-- nothing calls S3 (payloads are not offloaded yet), so no function is granted the bucket.
+- large payloads are objects under ``payloads/`` in the payload bucket: the functions that read and write
+  inputs and outputs get and put them (PayloadObjectsPolicy; the timer only reads), those that remove
+  workflows list and delete them (PayloadPurgePolicy, listing limited to the ``payloads/`` prefix), and
+  workers get and put them (WorkerPolicy). Nothing is granted the bucket's other keys.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -65,6 +69,11 @@ STAR_ONLY_ACTIONS = frozenset({*XRAY, "dynamodb:ListStreams"})
 """Actions that take no resource ARN (the Service Authorization Reference lists no resource type for
 them): IAM authorises them on ``*`` only, so a statement of these actions alone may name ``*``."""
 STREAM = "BatonTable/stream"
+PAYLOADS = "PayloadBucket/payloads/*"
+PAYLOAD_OBJECTS = ("s3:GetObject", "s3:PutObject")
+PAYLOAD_PURGE = {"s3:ListBucket": frozenset({"PayloadBucket"}), "s3:DeleteObject": frozenset({PAYLOADS})}
+"""PayloadPurgePolicy: list ``payloads/<workflowId>/`` (ListBucket is granted on the bucket, with an
+``s3:prefix`` condition) and delete what is there."""
 
 
 def _index(name: str) -> str:
@@ -101,6 +110,8 @@ GRANTS: dict[str, dict[str, frozenset[str]]] = {
         _grant(("sqs:SendMessage",), "DeciderQueue", "TimerQueue"),
         _grant(("sqs:ReceiveMessage", "sqs:DeleteMessage"), TASK_QUEUES),
         _grant(DISPATCH, TASK_QUEUES),
+        _grant(PAYLOAD_OBJECTS, PAYLOADS),
+        PAYLOAD_PURGE,
         RUNTIME,
     ),
     # Decides and commits: reads and writes the workflow's partition; wakes itself (sub-workflows, parents),
@@ -109,6 +120,7 @@ GRANTS: dict[str, dict[str, frozenset[str]]] = {
         _grant(ITEM_ACTIONS, TABLE),
         _grant(("sqs:SendMessage",), "DeciderQueue", "TimerQueue"),
         _grant(DISPATCH, TASK_QUEUES),
+        _grant(PAYLOAD_OBJECTS, PAYLOADS),
         _grant(SQS_EVENT_SOURCE, "DeciderQueue"),
         RUNTIME,
     ),
@@ -120,6 +132,7 @@ GRANTS: dict[str, dict[str, frozenset[str]]] = {
         ),
         _grant(("sqs:SendMessage",), "DeciderQueue", "TimerQueue"),
         _grant(DISPATCH, TASK_QUEUES),
+        _grant(PAYLOAD_OBJECTS, PAYLOADS),
         _grant(SQS_EVENT_SOURCE, "ResultsQueue"),
         RUNTIME,
     ),
@@ -139,6 +152,7 @@ GRANTS: dict[str, dict[str, frozenset[str]]] = {
         ),
         _grant(("sqs:SendMessage",), "DeciderQueue", "TimerQueue"),
         _grant(DISPATCH, TASK_QUEUES),
+        _grant(("s3:GetObject",), PAYLOADS),
         _grant(SQS_EVENT_SOURCE, "TimerQueue"),
         RUNTIME,
     ),
@@ -148,6 +162,7 @@ GRANTS: dict[str, dict[str, frozenset[str]]] = {
         _grant(("dynamodb:GetItem", "dynamodb:UpdateItem"), TABLE),
         _grant(("sqs:SendMessage",), "DeciderQueue", "TimerQueue"),
         _grant(("sqs:GetQueueUrl", "sqs:SendMessage"), *EVENT_SINKS),
+        _grant(PAYLOAD_OBJECTS, PAYLOADS),
         _grant(SQS_EVENT_SOURCE, "HttpTaskQueue", "EventTaskQueue"),
         RUNTIME,
     ),
@@ -163,6 +178,7 @@ GRANTS: dict[str, dict[str, frozenset[str]]] = {
         _grant(("dynamodb:Query", "dynamodb:BatchWriteItem"), TABLE),
         _grant(STREAM_EVENT_SOURCE, STREAM),
         _grant(("dynamodb:ListStreams",), "*"),
+        PAYLOAD_PURGE,
         RUNTIME,
     ),
 }
@@ -180,6 +196,7 @@ WORKER_GRANTS = _merge(
         TASK_QUEUES,
     ),
     _grant(("sqs:GetQueueUrl", "sqs:SendMessage"), "ResultsQueue"),
+    _grant(PAYLOAD_OBJECTS, PAYLOADS),
 )
 """WorkerPolicy, a stack output for operators to attach to the roles of SQS-native workers."""
 
@@ -199,6 +216,7 @@ def symbolic(value: Any) -> list[str]:
             return [f"{argument[0]}/stream"]
         if key == "Fn::Sub" and isinstance(argument, str):
             name = argument.replace(_SQS_ARN, "queue:").replace("${BatonTable.Arn}", TABLE)
+            name = name.replace("${PayloadBucket.Arn}", "PayloadBucket")
             return [name.replace("${AWS::StackName}", "<stack>")]
         if key == "Fn::If":
             return [*symbolic(argument[1]), *symbolic(argument[2])]
@@ -320,6 +338,10 @@ def _literals(value: Any) -> list[str]:
     raise AssertionError(f"unexpected resource {value!r}")
 
 
+_S3_KEY_PREFIX = re.compile(r"\$\{\w+\.Arn\}/[A-Za-z0-9_-]+/\*")
+"""``${Bucket.Arn}/<prefix>/*``: object actions on the keys under a fixed prefix (``payloads/``)."""
+
+
 def wildcard_problems(owner: str, statement: Mapping[str, Any]) -> list[str]:
     """Why a statement is broader than least privilege allows (empty when it is fine)."""
     problems = [f"{owner}: {key} is not allowed" for key in ("NotAction", "NotResource") if key in statement]
@@ -327,8 +349,11 @@ def wildcard_problems(owner: str, statement: Mapping[str, Any]) -> list[str]:
     problems += [f"{owner}: wildcard action {a!r}" for a in actions if "*" in a]
     if statement.get("Resource") == "*" and set(actions) <= STAR_ONLY_ACTIONS:
         return problems
+    objects_only = all(action.startswith("s3:") and action.endswith("Object") for action in actions)
     for value in listed(statement.get("Resource", [])):
         for literal in _literals(value):
+            if objects_only and _S3_KEY_PREFIX.fullmatch(literal):
+                continue  # the objects under one named key prefix of one bucket
             # a wildcard after the last ':' or '/' alone is every queue, table, index... of the account
             last = literal.replace("/", ":").rsplit(":", 1)[-1]
             if last == "*":
@@ -371,6 +396,18 @@ def test_no_statement_of_the_template_uses_a_wildcard(template: Template) -> Non
             "wildcard resource",
         ),
         ({"Effect": "Allow", "NotAction": "iam:*", "Resource": "*"}, "NotAction is not allowed"),
+        (
+            {"Effect": "Allow", "Action": "s3:GetObject", "Resource": {"Fn::Sub": "${PayloadBucket.Arn}/*"}},
+            "wildcard resource",
+        ),
+        (
+            {
+                "Effect": "Allow",
+                "Action": "s3:ListBucket",
+                "Resource": {"Fn::Sub": "${PayloadBucket.Arn}/p/*"},
+            },
+            "wildcard resource",
+        ),
     ],
 )
 def test_the_wildcard_check_catches_broad_statements(statement: dict[str, Any], problem: str) -> None:

@@ -26,8 +26,11 @@ _BATCH_OPERATIONS = {
     "SendMessageBatch": "SendMessage",
     "DeleteMessageBatch": "DeleteMessage",
     "ChangeMessageVisibilityBatch": "ChangeMessageVisibility",
+    "DeleteObjects": "DeleteObject",
+    "ListObjectsV2": "ListBucket",
 }
-"""SQS batch operations are authorised by the action of their single-message form."""
+"""Operations authorised by another action's name: SQS batches and S3's multi-object delete by their
+single-item form, S3's object listing by ``s3:ListBucket``."""
 
 
 class PolicyError(Exception):

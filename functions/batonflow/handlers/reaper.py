@@ -1,7 +1,8 @@
 """Table stream -> when a workflow header is deleted (retention TTL), delete the rest of that workflow.
 
 DynamoDB's TTL deletes the header item only (``expiresAt`` is on headers alone); this function gets the
-stream's REMOVE record of it and deletes the workflow's task attempts and their log partitions. The event
+stream's REMOVE record of it and deletes the workflow's task attempts, their log partitions and its large
+payloads in the payload bucket (``payloads/<workflowId>/``). The event
 source's FilterCriteria (template.yaml) passes only REMOVE records of header keys, so the function is not
 invoked for the table's other writes; the same test here keeps it right should the filter be widened.
 

@@ -34,7 +34,7 @@ def dispatch(runtime: Runtime, attempts: Sequence[tuple[Task, int]], *, now: int
     ready: list[tuple[TaskMessage, int]] = []
     gated: list[tuple[TaskMessage, int, int]] = []
     for task, delay in attempts:
-        message = task_message(task)
+        message = task_message(task, runtime.payloads)
         delay = _admitted_delay(runtime, task, delay, now, first_open)
         limit = concurrency.concurrency_limit(task)
         if limit > 0:

@@ -202,7 +202,7 @@ def commit(
     concurrency slots (with the attempts the plan finishes) before the plan's new attempts are sent.
     """
     outbox = [{"taskId": d.task.task_id, "delay": d.delay_seconds} for d in plan.dispatches] + [
-        _child_entry(child) for child in plan.children
+        _child_entry(runtime, child) for child in plan.children
     ]
     if plan.failure_workflow is not None:
         # the failed execution itself is left out of the header (it could outgrow the item) and rebuilt
@@ -283,11 +283,18 @@ def _send(runtime: Runtime, dispatches: Sequence[Dispatch], now: int) -> None:
     dispatch(runtime, [(d.task, d.delay_seconds) for d in dispatches], now=now)
 
 
-def _child_entry(child: ChildStart) -> dict[str, Any]:
+def _child_entry(runtime: Runtime, child: ChildStart) -> dict[str, Any]:
+    """The outbox entry of a child start; a large input is kept as a reference under the parent's
+    payloads (the header, which holds the outbox, must stay small), resolved again if the start is
+    repeated."""
+    request = child.request
+    if runtime.payloads is not None and request.get("input"):
+        stored = runtime.payloads.offload(request["input"], child.task.workflow_instance_id)
+        request = {**request, "input": stored}
     return {
         "taskId": child.task.task_id,
         "child": child.workflow_id,
-        "request": child.request,
+        "request": request,
         "isChild": child.is_child,
     }
 
@@ -411,7 +418,10 @@ def _repeat_outbox(runtime: Runtime, loaded: LoadedWorkflow) -> None:
     for entry in loaded.header.outbox:
         task = tasks.get(entry.get("taskId", ""))
         if "child" in entry and task is not None and task.status == TaskStatus.IN_PROGRESS:
-            _start(runtime, ChildStart(task, entry["child"], entry["request"], entry.get("isChild", True)))
+            request = entry["request"]
+            if runtime.payloads is not None and "input" in request:
+                request = {**request, "input": runtime.payloads.resolve(request["input"])}
+            _start(runtime, ChildStart(task, entry["child"], request, entry.get("isChild", True)))
     for entry in loaded.header.outbox:
         if "failureWorkflow" in entry:
             request = entry["request"]

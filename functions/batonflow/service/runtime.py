@@ -18,6 +18,7 @@ from batonflow.store.app_keys import AppKeyStore
 from batonflow.store.definitions import DefinitionStore
 from batonflow.store.exec_slots import ExecSlots
 from batonflow.store.executions import ExecutionStore
+from batonflow.store.payloads import Payloads
 from batonflow.store.start_windows import StartWindows
 
 _CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5})
@@ -40,17 +41,27 @@ class Runtime:
     sleep: Callable[[float], None] = time.sleep
     """How a request that waits for a workflow (sync execute) waits; tests move their fake clock instead."""
 
+    @property
+    def payloads(self) -> Payloads | None:
+        """Where large payloads go (the execution store's)."""
+        return self.executions.payloads
+
     @classmethod
     def from_env(cls, *, clock: Clock = system_clock) -> Runtime:
         settings = Settings.from_env()
         session = boto3.session.Session()
         dynamodb = session.client("dynamodb", config=_CLIENT_CONFIG)
         sqs = session.client("sqs", config=_CLIENT_CONFIG)
+        payloads = Payloads(
+            lambda: session.client("s3", config=_CLIENT_CONFIG),
+            settings.bucket,
+            threshold=settings.payload_threshold,
+        )
         return cls(
             settings=settings,
             sqs=sqs,
             executions=ExecutionStore(
-                dynamodb, settings.table, retention_s=settings.retention_s, clock=clock
+                dynamodb, settings.table, retention_s=settings.retention_s, clock=clock, payloads=payloads
             ),
             definitions=DefinitionStore(dynamodb, settings.table),
             start_windows=StartWindows(dynamodb, settings.table),

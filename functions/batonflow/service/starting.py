@@ -10,7 +10,7 @@ from typing import Any
 
 from batonflow import metrics
 from batonflow.engine.snapshot import embed_task_defs
-from batonflow.errors import BadRequestError, NotFoundError, ValidationFailedError
+from batonflow.errors import BadRequestError, NotFoundError, PayloadTooLargeError, ValidationFailedError
 from batonflow.model import StartWorkflowRequest, Workflow, WorkflowDef, WorkflowStatus
 from batonflow.model.validation import validate_workflow_def
 from batonflow.model.wire import DeciderReason
@@ -96,7 +96,7 @@ def start_for_task(
         create_workflow(runtime, parsed, workflow_id, parent=parent)
     except store_errors.ConflictError:
         return None  # started already (a repeated effect)
-    except (NotFoundError, BadRequestError, ValidationFailedError) as error:
+    except (NotFoundError, BadRequestError, ValidationFailedError, PayloadTooLargeError) as error:
         return error.message
     except ValueError as error:
         return f"Invalid start request: {error}"

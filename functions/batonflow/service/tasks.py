@@ -18,6 +18,10 @@ the new output (REFERENCE §3.3 step 4).
 Updates by reference (``POST /api/tasks/{workflowId}/{taskRefName}/{status}``) find the open attempt of
 that reference and apply a result built from it, with the given map **merged** into its current output
 (pitfall 7); the rest is the same path.
+
+A large output (over the payload threshold) is stored in S3 before the write (``store.payloads``), or
+arrives as a reference an SQS-native worker uploaded; one over the hard limit, or a reference to another
+workflow's object, fails the attempt with FAILED_WITH_TERMINAL_ERROR (retrying would send it again).
 """
 
 from __future__ import annotations
@@ -29,11 +33,12 @@ from enum import Enum
 from batonflow import metrics
 from batonflow.engine.document import base_reference
 from batonflow.engine.operators import operator_for
-from batonflow.errors import BadRequestError, NotFoundError
+from batonflow.errors import BadRequestError, NotFoundError, PayloadTooLargeError
 from batonflow.model import Task, TaskStatus, Workflow
 from batonflow.model.wire import DeciderReason, ResultMessage, TaskMessage, TimerKind, TimerMessage
 from batonflow.service.dispatch import dispatch
 from batonflow.service.runtime import Runtime
+from batonflow.store.payloads import MAX_PAYLOAD_BYTES
 
 logger = logging.getLogger(__name__)
 
@@ -86,7 +91,9 @@ def apply_result(
 
     ``seen``: the attempt as the caller read it, if it did (to guess its start time and poll count from).
     """
-    status = parse_status(result.status, allow_timed_out=allow_timed_out)
+    parse_status(result.status, allow_timed_out=allow_timed_out)
+    result = _admitted(runtime, result)
+    status = TaskStatus(result.status)
     if result.extend_lease or status == TaskStatus.IN_PROGRESS:
         return _apply_to_read_task(runtime, result, status)
     now = runtime.clock()
@@ -110,6 +117,25 @@ def apply_result(
     _store_logs(runtime, task, result)
     _finished(runtime, task)
     return ResultOutcome(Applied.FINISHED, task)
+
+
+def _admitted(runtime: Runtime, result: ResultMessage) -> ResultMessage:
+    """The result with a large output offloaded, or turned into a terminal failure when the output cannot
+    be taken (over the hard limit, or a reference to another workflow's payload)."""
+    payloads = runtime.payloads
+    if payloads is None or result.extend_lease:
+        return result
+    try:
+        output = payloads.offload(result.output_data, result.workflow_instance_id, limit=MAX_PAYLOAD_BYTES)
+    except (PayloadTooLargeError, BadRequestError) as error:
+        return result.model_copy(
+            update={
+                "status": TaskStatus.FAILED_WITH_TERMINAL_ERROR.value,
+                "output_data": {},
+                "reason_for_incompletion": f"task output rejected: {error.message}",
+            }
+        )
+    return result if output is result.output_data else result.model_copy(update={"output_data": output})
 
 
 def _finished(runtime: Runtime, task: Task) -> None:

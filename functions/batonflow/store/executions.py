@@ -11,6 +11,11 @@ Every state change is a conditional write:
   before it, and each is a valid state on its own, so a crash or a lost race in between is repaired by the
   next decide over the reloaded state.
 
+Large payloads (``store.payloads``): every write offloads the inputs, outputs and variables over the
+threshold to S3 and every read resolves them, so callers see plain maps. The one exception is the attempt
+``update_open_task_fields`` hands back: its output stays a reference (applying a result does not need it,
+and resolving it would download what the worker just uploaded).
+
 Rejected: ``TransactWriteItems`` for a decide. It doubles the write cost on AWS (2 WRU per item) and, on
 moto, deep-copies the table per call and fails under concurrent threads (DESIGN §5).
 """
@@ -18,6 +23,7 @@ moto, deep-copies the table per call and fails under concurrent threads (DESIGN 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -58,6 +64,7 @@ from batonflow.store.layout import (
     wake_shard,
     workflow_pk,
 )
+from batonflow.store.payloads import MAX_PAYLOAD_BYTES, Payloads, is_reference
 
 _OPEN_STATUSES = (TaskStatus.SCHEDULED.value, TaskStatus.IN_PROGRESS.value)
 _JOINED = "joined"
@@ -131,13 +138,80 @@ class TaskWrite:
 
 
 class ExecutionStore:
-    def __init__(self, client: Any, table: str, *, retention_s: int = 0, clock: Clock = system_clock) -> None:
+    def __init__(
+        self,
+        client: Any,
+        table: str,
+        *,
+        retention_s: int = 0,
+        clock: Clock = system_clock,
+        payloads: Payloads | None = None,
+    ) -> None:
         """``retention_s``: how long a finished workflow is kept (0: forever); ``clock`` tells when an
-        expired header, which DynamoDB may still return for a while, is to be treated as gone."""
+        expired header, which DynamoDB may still return for a while, is to be treated as gone;
+        ``payloads``: where large payloads go (None: nowhere, for tools that only read small workflows)."""
         self._client = client
         self._table = table
         self._retention_s = retention_s
         self._clock = clock
+        self.payloads = payloads
+
+    # -- large payloads (store.payloads) --------------------------------------------------------------
+    def _offload(self, value: Any, owner: str, *, limit: int | None = None) -> Any:
+        return value if self.payloads is None else self.payloads.offload(value, owner, limit=limit)
+
+    def _resolve(self, value: Any) -> Any:
+        return value if self.payloads is None or not is_reference(value) else self.payloads.resolve(value)
+
+    def _stored_task(self, task: Task, *, with_input: bool = True) -> Task:
+        """The attempt as written: input (unless only the changing attributes are written) and output
+        offloaded when large."""
+        owner = task.workflow_instance_id
+        changes = {"output_data": self._offload(task.output_data, owner)}
+        if with_input:
+            changes["input_data"] = self._offload(task.input_data, owner)
+        if all(changes[name] is getattr(task, name) for name in changes):
+            return task
+        return task.model_copy(update=changes)
+
+    def _loaded_task(self, task: Task) -> Task:
+        if not (is_reference(task.input_data) or is_reference(task.output_data)):
+            return task
+        return task.model_copy(
+            update={
+                "input_data": self._resolve(task.input_data),
+                "output_data": self._resolve(task.output_data),
+            }
+        )
+
+    def _loaded_header(self, item: Item) -> Header:
+        header = header_from_item(item)
+        workflow = header.workflow
+        fields = ("input", "output", "variables")
+        if not any(is_reference(getattr(workflow, name)) for name in fields):
+            return header
+        resolved = workflow.model_copy(
+            update={name: self._resolve(getattr(workflow, name)) for name in fields}
+        )
+        return dataclasses.replace(header, workflow=resolved)
+
+    def _stored_plan(self, header: Header, plan: Plan) -> Plan:
+        """The plan with the header values it writes offloaded: output, variables, and a new run's input
+        (which rewrites the header's ``static``, with the loaded input when the run keeps it)."""
+        workflow_id = header.workflow.workflow_id
+        change, run = plan.workflow, plan.new_run
+        if change is not None:
+            change = dataclasses.replace(
+                change,
+                output=self._offload(change.output, workflow_id),
+                variables=self._offload(change.variables, workflow_id),
+            )
+        if run is not None:
+            run_input = header.workflow.input if run.input is None else run.input
+            run = dataclasses.replace(
+                run, input=self._offload(run_input, workflow_id, limit=MAX_PAYLOAD_BYTES)
+            )
+        return dataclasses.replace(plan, workflow=change, new_run=run)
 
     # -- reads ----------------------------------------------------------------------------------------
     def load(
@@ -155,7 +229,7 @@ class ExecutionStore:
                 ConsistentRead=True,
             )
             item = response.get("Item")
-            return LoadedWorkflow(header_from_item(item), []) if item and self._live(item) else None
+            return LoadedWorkflow(self._loaded_header(item), []) if item and self._live(item) else None
         header: Header | None = None
         tasks: list[Task] = []
         stamps: dict[str, str] = {}
@@ -165,11 +239,11 @@ class ExecutionStore:
             if sort_key == HEADER_SK:
                 if not self._live(item):
                     return None
-                header = header_from_item(item)
+                header = self._loaded_header(item)
                 if more and partial_from is not None and header.last_seq >= partial_from:
                     return LoadedWorkflow(header, [], complete=False)
             elif sort_key.startswith(TASK_SK_PREFIX):
-                tasks.append(_read_task(item, stamps))
+                tasks.append(self._loaded_task(_read_task(item, stamps)))
         if header is None:
             return None
         kept = sorted((t for t in tasks if header.keeps(t)), key=lambda t: t.seq)
@@ -253,7 +327,10 @@ class ExecutionStore:
             }
             while pending:
                 response = self._client.batch_get_item(RequestItems=pending)
-                tasks.extend(_read_task(item, stamps) for item in response["Responses"].get(self._table, []))
+                tasks.extend(
+                    self._loaded_task(_read_task(item, stamps))
+                    for item in response["Responses"].get(self._table, [])
+                )
                 pending = response.get("UnprocessedKeys") or {}
         return tasks, stamps
 
@@ -264,7 +341,7 @@ class ExecutionStore:
             ConsistentRead=True,
         )
         item = response.get("Item")
-        return task_from_item(item) if item else None
+        return self._loaded_task(task_from_item(item)) if item else None
 
     def find_task_workflow(self, task_id: str) -> str | None:
         """The workflow id of a task id, through the ``tasks-by-id`` index."""
@@ -298,8 +375,16 @@ class ExecutionStore:
 
     # -- writes ---------------------------------------------------------------------------------------
     def create(self, workflow: Workflow, *, wake_at: int | None) -> None:
-        """Write a new header; ConflictError if the id exists."""
-        self._put_new(header_item(workflow, wake_at=wake_at))
+        """Write a new header; ConflictError if the id exists, PayloadTooLargeError if its input is over the
+        hard limit (nothing is stored then)."""
+        workflow_id = workflow.workflow_id or ""
+        stored = workflow.model_copy(
+            update={
+                "input": self._offload(workflow.input, workflow_id, limit=MAX_PAYLOAD_BYTES),
+                "variables": self._offload(workflow.variables, workflow_id),
+            }
+        )
+        self._put_new(header_item(stored, wake_at=wake_at))
 
     def _put_new(self, item: Item) -> bool:
         try:
@@ -335,7 +420,7 @@ class ExecutionStore:
         try:
             for task in plan.new_tasks:
                 try:
-                    self._put_new({**task_item(task), _OWNER: s(token)})
+                    self._put_new({**task_item(self._stored_task(task)), _OWNER: s(token)})
                     created.append(task.task_id)
                 except ConflictError:
                     existing.append(task)
@@ -382,7 +467,7 @@ class ExecutionStore:
                 if not _is_conditional_failure(error):
                     raise
                 with contextlib.suppress(ConflictError):  # written again meanwhile, for this same state
-                    self._put_new({**task_item(task), _OWNER: s(token)})
+                    self._put_new({**task_item(self._stored_task(task)), _OWNER: s(token)})
 
     def _delete_tasks(self, workflow_id: str, task_ids: Iterable[str]) -> None:
         """Delete task items in batches of 25 (idempotent: deleting a missing item is not an error)."""
@@ -396,7 +481,7 @@ class ExecutionStore:
 
     def _update_task(self, task: Task, *, expected: tuple[str, ...], wake_at: int | None = None) -> None:
         """Conditional write of a task's changing attributes; ``wake_at`` marks a deadline for the sweeper."""
-        values = task_mutable_values(task)
+        values = task_mutable_values(self._stored_task(task, with_input=False))
         if wake_at is not None:
             values["wakeAt"] = n(wake_at)
             values["wakeShard"] = s(wake_shard(task.workflow_instance_id))
@@ -442,7 +527,8 @@ class ExecutionStore:
             raise
 
     def _commit_header(self, header: Header, plan: Plan, now: int, outbox: list[dict[str, Any]]) -> None:
-        changed, removed = _header_changes(header, plan, now=now, retention_s=self._retention_s)
+        stored = self._stored_plan(header, plan)
+        changed, removed = _header_changes(header, stored, now=now, retention_s=self._retention_s)
         changed.update({"version": n(header.version + 1), "updateTime": n(now), "outbox": doc(outbox)})
         names = {f"#{name}": name for name in (*changed, *removed)}
         values: Item = {f":{name}": value for name, value in changed.items()}
@@ -488,7 +574,10 @@ class ExecutionStore:
         still 0 (what it writes depends on that, and DynamoDB has no "set if 0"); the condition checks it,
         so a wrong guess writes nothing and hands back the attempt to compute the change from.
         """
-        encoded = task_mutable_values(Task().model_copy(update=dict(update)))
+        fields = dict(update)
+        if fields.get("output_data"):
+            fields["output_data"] = self._offload(fields["output_data"], workflow_id)
+        encoded = task_mutable_values(Task().model_copy(update=fields))
         kept = [_WORKER_FIELDS[name] for name, value in update.items() if value is not None]
         removed = [_WORKER_FIELDS[name] for name, value in update.items() if value is None]
         removed += ["wakeAt", "wakeShard"]
@@ -569,7 +658,8 @@ class ExecutionStore:
     # -- removal --------------------------------------------------------------------------------------
     def remove(self, workflow_id: str) -> bool:
         """Delete a workflow's header and every other item of its partition (its task attempts) with their
-        logs; False if there is no such workflow (an expired one is deleted all the same, ahead of TTL).
+        logs and its large payloads; False if there is no such workflow (an expired one is deleted all the
+        same, ahead of TTL).
 
         The header goes last: an interrupted removal leaves a workflow that is still found and can be
         removed again, so "no such workflow" always means that nothing of it is left. A decide racing the
@@ -581,12 +671,14 @@ class ExecutionStore:
         if header is None:
             return False
         self._delete_remains(remains)
+        self._delete_payloads(workflow_id)
         self._client.delete_item(TableName=self._table, Key={"PK": s(pk), "SK": s(HEADER_SK)})
         return self._live(header)
 
     def purge_remains(self, workflow_id: str) -> int:
-        """Delete what is left of a workflow whose header is gone (TTL deleted it): its task attempts and
-        their logs. Returns the task attempts deleted; nothing is deleted while the header exists.
+        """Delete what is left of a workflow whose header is gone (TTL deleted it): its task attempts,
+        their logs and its large payloads. Returns the task attempts deleted; nothing is deleted while the
+        header exists.
 
         Idempotent: a second call finds an empty partition. One (consistent) Query for the workflow, which
         also tells whether the header exists, one Query per task marked as having logs, then batched deletes.
@@ -595,6 +687,7 @@ class ExecutionStore:
         if header is not None:
             return 0
         self._delete_remains(remains)
+        self._delete_payloads(workflow_id)
         return len(remains)
 
     def clear_expired(self, workflow_id: str) -> None:
@@ -619,6 +712,13 @@ class ExecutionStore:
             except ClientError as error:
                 if not _is_conditional_failure(error):
                     raise
+
+    def _delete_payloads(self, workflow_id: str) -> None:
+        """Delete the workflow's large payloads: one S3 ListObjectsV2 (and a DeleteObjects when it has any)
+        per removed workflow, off the hot path. Listing rather than collecting references from the items
+        also finds objects no item points to (a worker's upload whose result came too late to apply)."""
+        if self.payloads is not None:
+            self.payloads.delete_owner(workflow_id)
 
     def _partition_keys(self, pk: str) -> tuple[Item | None, list[Item]]:
         """The header's key and TTL (None if there is no header) and the other items' keys and log marks."""
@@ -805,7 +905,7 @@ class ExecutionStore:
                 for item in response["Responses"].get(self._table, []):
                     if not self._live(item):
                         continue
-                    workflow = header_from_item(item).workflow
+                    workflow = self._loaded_header(item).workflow
                     found[workflow.workflow_id or ""] = workflow
                 pending = response.get("UnprocessedKeys") or {}
         return found

@@ -137,15 +137,21 @@ def encode_result(result: ResultMessage, *, max_bytes: int) -> str:
     try:
         body = result.to_json()
     except PydanticSerializationError as exc:
-        return _replace(result, FAILED, f"task output is not JSON-serializable: {exc}").to_json()
+        return replace_result(result, FAILED, f"task output is not JSON-serializable: {exc}").to_json()
     size = len(body.encode())
     if size > max_bytes:
         reason = f"task result is {size} bytes, over the {max_bytes}-byte queue message limit"
-        return _replace(result, FAILED_WITH_TERMINAL_ERROR, reason).to_json()
+        return replace_result(result, FAILED_WITH_TERMINAL_ERROR, reason).to_json()
     return body
 
 
-def _replace(result: ResultMessage, status: str, reason: str) -> ResultMessage:
+def failed_result(ctx: TaskContext, status: str, reason: str, *, start_time: int) -> ResultMessage:
+    """A failure reported without running the function."""
+    return _result(ctx, status, start_time, reason=reason)
+
+
+def replace_result(result: ResultMessage, status: str, reason: str) -> ResultMessage:
+    """The result turned into a failure with ``reason``, its output and logs left out."""
     return result.model_copy(
         update={"status": status, "reason_for_incompletion": reason, "output_data": {}, "logs": []}
     )

@@ -3,6 +3,12 @@
 It asks for at most as many messages as it has free threads (``min(10, free)``) and waits on a condition,
 not on SQS, while all threads are busy: a received message is always started at once, so its lease is never
 spent waiting in a local queue.
+
+Large payloads (``batonflow.store.payloads``): a task message whose input the engine stored in S3 carries
+a reference, which the task thread resolves before calling the function; an output over the threshold is
+uploaded (content-addressed, so a retried upload writes the same object) and the result carries its
+reference. An output over the 10 MB hard limit fails the task with FAILED_WITH_TERMINAL_ERROR. An S3 call
+that fails leaves the task unreported: its lease is released, and the redelivery is reported TIMED_OUT.
 """
 
 from __future__ import annotations
@@ -17,13 +23,23 @@ from typing import Any
 from botocore.exceptions import ClientError
 from pydantic import ValidationError
 
-from batonflow.model.wire import TASK_QUEUE_ATTRIBUTES, TaskMessage, task_queue_name
+from batonflow.errors import PayloadTooLargeError
+from batonflow.model.wire import TASK_QUEUE_ATTRIBUTES, ResultMessage, TaskMessage, task_queue_name
 from batonflow.sdk.context import TaskContext
-from batonflow.sdk.execution import encode_result, lease_expired_result, run_task
+from batonflow.sdk.execution import (
+    FAILED,
+    FAILED_WITH_TERMINAL_ERROR,
+    encode_result,
+    failed_result,
+    lease_expired_result,
+    replace_result,
+    run_task,
+)
 from batonflow.sdk.lease import Lease, LeaseKeeper
 from batonflow.sdk.reporter import Outgoing, Reporter
 from batonflow.sdk.sqs import MAX_BATCH, log_call_failure
 from batonflow.sdk.worker import Worker
+from batonflow.store.payloads import MAX_PAYLOAD_BYTES, Payloads, is_reference
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +95,7 @@ class Poller:
         now_ms: Callable[[], int],
         max_result_bytes: int,
         delay: Callable[[int], float],
+        payloads: Payloads | None = None,
     ) -> None:
         self.worker = worker
         self.queue_name = task_queue_name(queue_prefix, worker.task_type)
@@ -90,6 +107,7 @@ class Poller:
         self._now_ms = now_ms
         self._max_result_bytes = max_result_bytes
         self._delay = delay
+        self._payloads = payloads
         self._slots = threading.Condition()
         self._busy = 0
         self._failures = 0
@@ -200,11 +218,35 @@ class Poller:
         self._reporter.task_started()
         self._pool.submit(lambda: self._execute(task, lease, received_at))
 
+    def _resolved(self, task: TaskMessage) -> TaskMessage:
+        if self._payloads is None or not is_reference(task.input_data):
+            return task
+        return task.model_copy(update={"input_data": self._payloads.resolve(task.input_data)})
+
+    def _offloaded(self, result: ResultMessage) -> ResultMessage:
+        """The result with an output over the threshold uploaded and replaced by its reference."""
+        if self._payloads is None or not result.output_data:
+            return result
+        try:
+            output = self._payloads.offload(
+                result.output_data, result.workflow_instance_id, limit=MAX_PAYLOAD_BYTES
+            )
+        except PayloadTooLargeError as exc:
+            return replace_result(result, FAILED_WITH_TERMINAL_ERROR, f"task output rejected: {exc.message}")
+        except (TypeError, ValueError):
+            return result  # not plain JSON: encode_result says so, or pydantic serialises it
+        return result if output is result.output_data else result.model_copy(update={"output_data": output})
+
     def _execute(self, task: TaskMessage, lease: Lease, received_at: int) -> None:
         item = None
         try:
-            ctx = TaskContext(task, worker_id=self._worker_id, now_ms=self._now_ms)
-            result = run_task(self.worker.invoke, ctx, start_time=received_at)
+            if is_reference(task.input_data) and self._payloads is None:
+                ctx = TaskContext(task, worker_id=self._worker_id, now_ms=self._now_ms)
+                reason = "the task input is in the payload bucket, and this worker has no bucket set"
+                result = failed_result(ctx, FAILED, reason, start_time=received_at)
+            else:
+                ctx = TaskContext(self._resolved(task), worker_id=self._worker_id, now_ms=self._now_ms)
+                result = self._offloaded(run_task(self.worker.invoke, ctx, start_time=received_at))
             item = Outgoing(lease, encode_result(result, max_bytes=self._max_result_bytes))
         finally:
             if item is None:

@@ -42,7 +42,8 @@ hung task would keep a stopped process alive).
 Cost, counted in ``tests/functional/test_sdk_worker.py``: per busy poll one ReceiveMessage for up to ten
 tasks, one SendMessageBatch and one DeleteMessageBatch per ten results finishing together, one
 ChangeMessageVisibilityBatch per ten running tasks every ``lease / 3``; an idle worker makes three
-ReceiveMessage calls a minute.
+ReceiveMessage calls a minute. Large payloads (over ``BATON_PAYLOAD_THRESHOLD``) cost one S3 GetObject per
+input and one PutObject per output that size; smaller ones none (:mod:`batonflow.sdk.poller`).
 """
 
 from __future__ import annotations
@@ -59,9 +60,10 @@ from batonflow.sdk.execution import LEASE_EXPIRED_REASON
 from batonflow.sdk.lease import LeaseKeeper
 from batonflow.sdk.poller import Poller
 from batonflow.sdk.reporter import Reporter
-from batonflow.sdk.settings import WorkerConfigError, WorkerSettings, make_sqs_client
+from batonflow.sdk.settings import WorkerConfigError, WorkerSettings, make_payloads, make_sqs_client
 from batonflow.sdk.sqs import DEFAULT_MAX_MESSAGE_BYTES, retry_delay
 from batonflow.sdk.worker import Worker, registered_workers
+from batonflow.store.payloads import Payloads
 
 __all__ = ["LEASE_EXPIRED_REASON", "WorkerRunner", "run_workers"]
 
@@ -92,7 +94,9 @@ class WorkerRunner:
         max_result_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
         now_ms: Callable[[], int] = epoch_ms,
         delay: Callable[[int], float] = retry_delay,
+        payloads: Payloads | None = None,
     ) -> None:
+        """``payloads``: where large inputs and outputs travel; by default the settings' bucket, if any."""
         self.workers = list(workers) if workers is not None else registered_workers()
         if not self.workers:
             raise WorkerConfigError("no workers: pass Worker objects or decorate functions with @worker_task")
@@ -105,6 +109,7 @@ class WorkerRunner:
             self.settings, max_pool_connections=max(10, len(self.workers) + 4)
         )
         self._results_url = self.settings.results_queue_url
+        self._payloads = payloads if payloads is not None else make_payloads(self.settings)
         self._stop_requested = threading.Event()
         self._stopping = threading.Event()
         self._started = False
@@ -131,6 +136,7 @@ class WorkerRunner:
                 now_ms=now_ms,
                 max_result_bytes=max_result_bytes,
                 delay=delay,
+                payloads=self._payloads,
             )
             for worker in self.workers
         ]

@@ -16,7 +16,9 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
+from batonflow.config import BUCKET_ENV
 from batonflow.model.wire import QUEUE_PREFIX_ENV, RESULTS_QUEUE_ENV, results_queue_name
+from batonflow.store.payloads import DEFAULT_THRESHOLD, THRESHOLD_ENV, Payloads
 
 
 class WorkerConfigError(ValueError):
@@ -25,13 +27,20 @@ class WorkerConfigError(ValueError):
 
 @dataclass(frozen=True)
 class WorkerSettings:
-    """``results_queue_url=None`` means: look up ``<queue_prefix>results`` by name on first use."""
+    """``results_queue_url=None`` means: look up ``<queue_prefix>results`` by name on first use.
+
+    ``bucket``: the stack's payload bucket (output ``PayloadBucketName``, ``BATON_BUCKET``), where task
+    inputs and outputs over ``payload_threshold`` bytes travel; without it, a task whose input was stored
+    there fails, and outputs always travel in the result message.
+    """
 
     queue_prefix: str
     results_queue_url: str | None = None
     endpoint_url: str | None = None
     region: str | None = None
     worker_id: str = field(default_factory=socket.gethostname)
+    bucket: str | None = None
+    payload_threshold: int = DEFAULT_THRESHOLD
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> WorkerSettings:
@@ -51,14 +60,33 @@ class WorkerSettings:
             ("results_queue_url", RESULTS_QUEUE_ENV),
             ("endpoint_url", "AWS_ENDPOINT_URL"),
             ("region", "AWS_DEFAULT_REGION"),
+            ("bucket", BUCKET_ENV),
         ):
             if variable in env:
                 given.setdefault(field_name, env[variable])
+        if THRESHOLD_ENV in env:
+            given.setdefault("payload_threshold", int(env[THRESHOLD_ENV]))
         return cls(**given)
 
     @property
     def results_queue_name(self) -> str:
         return results_queue_name(self.queue_prefix)
+
+
+def make_payloads(settings: WorkerSettings, *, max_pool_connections: int = 10) -> Payloads | None:
+    """Large payloads in the stack's bucket (its S3 client made on first use), or None without a bucket."""
+    if not settings.bucket:
+        return None
+    config = Config(
+        retries={"mode": "standard", "max_attempts": 5}, max_pool_connections=max_pool_connections
+    )
+
+    def client() -> Any:
+        return boto3.session.Session().client(
+            "s3", endpoint_url=settings.endpoint_url, region_name=settings.region, config=config
+        )
+
+    return Payloads(client, settings.bucket, threshold=settings.payload_threshold)
 
 
 def make_sqs_client(settings: WorkerSettings, *, max_pool_connections: int = 10) -> Any:
