@@ -95,7 +95,10 @@ def start_for_task(
         parsed = StartWorkflowRequest.model_validate(request)
         create_workflow(runtime, parsed, workflow_id, parent=parent)
     except store_errors.ConflictError:
-        return None  # started already (a repeated effect)
+        # created already: this is a repeated effect, and the first try may have died between writing the
+        # header and waking the decider, so wake it again (a decide of a started workflow changes nothing)
+        runtime.queues.wake_workflows([workflow_id], DeciderReason.START)
+        return None
     except (NotFoundError, BadRequestError, ValidationFailedError, PayloadTooLargeError) as error:
         return error.message
     except ValueError as error:
