@@ -242,3 +242,20 @@ def test_dynamically_forked_tasks_take_their_registered_definition():
 
     unregistered = decide(dataclasses.replace(state, registry={"leaf": None}), T0)
     assert all(t.task_definition is None for t in unregistered.new_tasks if t.task_def_name == "leaf")
+
+
+def test_a_failed_later_task_of_a_branch_is_retried_and_the_join_waits_for_the_retry():
+    """The JOIN is scheduled before a branch's second task: the failed attempt's retry must exist by the
+    time the JOIN looks, or the JOIN fails the workflow although a retry was due (found by baton chaos)."""
+    defn = definition([FORK, JOIN, AFTER], task_defs={"left": {"retryCount": 1, "retryDelaySeconds": 0}})
+    state, _ = step(new_workflow(defn), T0)
+    state, _ = step(worker_result(state, "l1", T0 + 1), T0 + 1)
+    state, _ = step(worker_result(state, "r1", T0 + 2), T0 + 2)
+
+    state, _ = step(worker_result(state, "l2", T0 + 3, status=TaskStatus.FAILED, reason="flaky"), T0 + 3)
+
+    assert state.workflow.status == WorkflowStatus.RUNNING
+    assert (current(state, "l2").retry_count, current(state, "l2").status) == (1, TaskStatus.SCHEDULED)
+    assert current(state, "join").status == TaskStatus.IN_PROGRESS
+    state, _ = step(worker_result(state, "l2", T0 + 4), T0 + 4)
+    assert current(state, "join").status == TaskStatus.COMPLETED

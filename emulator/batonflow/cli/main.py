@@ -8,6 +8,7 @@ import typer
 
 from batonflow.cli import defs, dlq, keys
 from batonflow.cli.bench import bench
+from batonflow.cli.chaos import chaos
 from batonflow.cli.connection import set_debug
 from batonflow.cli.graph.command import graph
 from batonflow.cli.operations import pause, rerun, restart, resume, retry, terminate
@@ -35,6 +36,7 @@ def _options(
 
 app.command()(up)
 app.command()(bench)
+app.command()(chaos)
 app.command()(graph)
 app.command()(worker)
 app.add_typer(keys.app, name="keys")

@@ -5,11 +5,14 @@ from __future__ import annotations
 import os
 import signal
 from enum import StrEnum
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.panel import Panel
+
+if TYPE_CHECKING:
+    from batonflow.emulator.faults import FaultProfile
 
 console = Console()
 
@@ -90,10 +93,20 @@ def up(
             help="Secret of --api-key-id (prefer the environment variable: arguments show in `ps`).",
         ),
     ] = "",
+    faults: Annotated[
+        str,
+        typer.Option(
+            envvar="BATON_FAULTS",
+            help="Inject faults for testing: a preset (none, default, heavy) and/or rates, e.g. "
+            "'default,throttle=0.1' or 'duplicate=0.1,lost_timer=0.05'.",
+        ),
+    ] = "",
+    seed: Annotated[int, typer.Option(envvar="BATON_FAULTS_SEED", help="Seed of --faults.")] = 0,
 ) -> None:
     """Run Baton locally: API, decider, timers and sweeper, same handlers and template as on AWS."""
     from batonflow.emulator.stack import BatonStack
 
+    profile = _fault_profile(faults, seed)
     if localstack and endpoint:
         raise typer.BadParameter("--localstack and --endpoint both name the endpoint; give one")
     if localstack:
@@ -123,6 +136,7 @@ def up(
             stack_name=stack_name,
             api_concurrency=api_concurrency,
             parameters=parameters,
+            faults=profile,
         )
         try:
             stack.start()
@@ -132,6 +146,8 @@ def up(
     try:
         key = _api_key(stack, api_key_id, api_key_secret) if auth == LocalAuth.KEY else None
         _print_banner(stack, key)
+        if profile is not None:
+            console.print(f"[yellow]Injecting faults:[/yellow] {profile} (seed {profile.seed})")
         if demo:
             from batonflow.cli.demo import run_demo
 
@@ -146,6 +162,15 @@ def up(
         stop_demo_workers()
         stack.stop()
     console.print("Stopped.")
+
+
+def _fault_profile(faults: str, seed: int) -> FaultProfile | None:
+    from batonflow.emulator.faults import FaultProfile, FaultProfileError
+
+    try:
+        return FaultProfile.parse(faults, seed=seed) if faults else None
+    except FaultProfileError as error:
+        raise typer.BadParameter(str(error), param_hint="--faults") from error
 
 
 def _interrupt(signum: int, frame: object) -> None:

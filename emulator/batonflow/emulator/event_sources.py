@@ -21,9 +21,12 @@ import base64
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from batonflow.emulator.background import BackgroundLoop
+
+if TYPE_CHECKING:
+    from batonflow.emulator.faults import FaultInjector
 
 logger = logging.getLogger(__name__)
 
@@ -88,12 +91,16 @@ class SqsPoller(BackgroundLoop):
         failure_backoff_s: int = 1,
         wait_s: int = 1,
         name: str = "",
+        faults: FaultInjector | None = None,
     ) -> None:
+        """``faults``: duplicate, reorder and crash-before-delete the deliveries it draws (see
+        :mod:`batonflow.emulator.faults`)."""
         self.source = source
         self._sqs = sqs
         self._invoke = invoke
         self._failure_backoff_s = failure_backoff_s
         self._wait_s = wait_s
+        self._faults = faults
         super().__init__(name or f"sqs-{source.function}")
 
     def poll_once(self, *, wait_s: int | None = None) -> int:
@@ -104,6 +111,8 @@ class SqsPoller(BackgroundLoop):
         messages = self._receive(self._wait_s if wait_s is None else wait_s)
         if not messages:
             return 0
+        if self._faults is not None:
+            messages = self._faults.arrange(messages, fifo=self.source.queue_url.endswith(".fifo"))
         event = {
             "Records": [
                 sqs_record(message, queue_arn=self.source.queue_arn, region=self.source.region)
@@ -112,6 +121,8 @@ class SqsPoller(BackgroundLoop):
         }
         try:
             result = self._invoke(event)
+            if self._faults is not None and self._faults.chance("duplicate", lambda: _bodies(messages)):
+                result = self._invoke(_redelivered(event))  # the same batch again, as SQS redelivers it
         except Exception:
             logger.exception(
                 "%s failed on a batch of %d from %s", self.source.function, len(messages), self._name
@@ -119,6 +130,9 @@ class SqsPoller(BackgroundLoop):
             failed = {message["MessageId"] for message in messages}
         else:
             failed = self._failed_ids(result, messages)
+        if self._faults is not None and self._faults.chance("crash_before_delete", lambda: _bodies(messages)):
+            self._retry_soon(messages)  # processed, never deleted: back after the (local) visibility
+            return len(messages)
         self._delete([message for message in messages if message["MessageId"] not in failed])
         self._retry_soon([message for message in messages if message["MessageId"] in failed])
         return len(messages)
@@ -191,6 +205,20 @@ class SqsPoller(BackgroundLoop):
                 for i, m in enumerate(chunk)
             ]
             self._sqs.change_message_visibility_batch(QueueUrl=self.source.queue_url, Entries=entries)
+
+
+def _redelivered(event: dict[str, Any]) -> dict[str, Any]:
+    """The event of a batch received once more: each record's receive count one higher."""
+    records = []
+    for record in event["Records"]:
+        attributes = dict(record["attributes"])
+        attributes["ApproximateReceiveCount"] = str(int(attributes.get("ApproximateReceiveCount", "1")) + 1)
+        records.append({**record, "attributes": attributes})
+    return {"Records": records}
+
+
+def _bodies(messages: Sequence[dict[str, Any]]) -> str:
+    return " | ".join(str(message.get("Body")) for message in messages)
 
 
 def _message_attribute(value: dict[str, Any]) -> dict[str, Any]:

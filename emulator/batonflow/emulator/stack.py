@@ -51,6 +51,7 @@ from batonflow.emulator.environment import (
 )
 from batonflow.emulator.errors import EmulatorError
 from batonflow.emulator.event_sources import SqsPoller, SqsSource
+from batonflow.emulator.faults import FaultInjector, FaultProfile
 from batonflow.emulator.gateway import LocalGateway, routes_from
 from batonflow.emulator.http_server import GatewayServer
 from batonflow.emulator.lambda_runtime import (
@@ -120,7 +121,10 @@ class BatonStack:
         start_pollers: bool = True,
         start_schedules: bool = True,
         clock: Clock = time.time,
+        faults: FaultProfile | None = None,
     ) -> None:
+        """``faults``: inject the faults of this profile (:mod:`batonflow.emulator.faults`); the injector,
+        with its counts, is :attr:`faults`."""
         self.template = template if isinstance(template, Template) else load_template(template)
         self.stack_name = stack_name
         self.region = region
@@ -130,7 +134,8 @@ class BatonStack:
         self._moto_port = moto_port
         self._parameters = {**LOCAL_PARAMETERS, **(parameters or {})}
         self._handler_overrides = dict(handlers or {})
-        self._invoker = invoke
+        self.faults = FaultInjector(faults) if faults is not None else None
+        self._invoker = self.faults.invoker(invoke) if self.faults is not None else invoke
         self._concurrency = concurrency
         if api_concurrency < 1:
             raise ValueError(f"api_concurrency must be at least 1, not {api_concurrency}")
@@ -186,6 +191,8 @@ class BatonStack:
         if self._moto is not None:
             self._moto.stop()
             self._moto = None
+        if self.faults is not None:
+            self.faults.uninstall()
         self._stopped.set()
 
     def wait(self) -> None:
@@ -270,6 +277,8 @@ class BatonStack:
         self._stopped.clear()
         self.functions, self.pollers, self.schedules, self.streams, self.ttl_sweepers = {}, [], [], [], []
         self.sandbox_pools = []
+        if self.faults is not None:
+            self.faults.install()  # before the handlers build their clients at import
         if self._external_endpoint is None:
             self._moto = MotoServer(DEFAULT_HOST, self._moto_port)
             self.endpoint_url = self._moto.start()
@@ -284,6 +293,12 @@ class BatonStack:
             region=self.region,
             parameters=self._parameters,
         )
+        if self.faults is not None:
+            self.faults.bind(
+                sqs=clients.sqs,
+                timer_queue_url=str(self.resources["TimerQueue"].ref),
+                results_queue_url=str(self.resources["ResultsQueue"].ref),
+            )
         self.environment = shared_environment(self.provisioned.functions)
         variables = {**self.environment, **self._aws_environment()}
         self._environ.apply(variables)
@@ -365,6 +380,7 @@ class BatonStack:
                         invoke,
                         failure_backoff_s=self._failure_backoff_s,
                         name=f"sqs-{spec.logical_id}-{index}",
+                        faults=self.faults,
                     )
                     for index in range(count)
                 )

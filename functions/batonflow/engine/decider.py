@@ -106,9 +106,14 @@ def _fail_stuck_waits(decision: Decision) -> bool:
 
 
 def _one_pass(decision: Decision) -> bool:
-    """Advance every current attempt once; True if anything new was scheduled or changed."""
+    """Advance every current attempt once; True if anything new was scheduled or changed.
+
+    Finished attempts go first, in scheduling order, then the open ones: a JOIN (or any task waiting on
+    others) must see the retry of a failed attempt, which handling that attempt creates, and a JOIN is
+    scheduled before the later tasks of the branches it waits on.
+    """
     progressed = False
-    for task in list(decision.to_advance()):
+    for task in sorted(decision.to_advance(), key=lambda attempt: not attempt.status.is_terminal):
         if not decision.has_task(task.task_id):
             continue  # removed earlier in this pass (DO_WHILE keepLastN)
         progressed |= _advance(decision, decision.task(task.task_id))
