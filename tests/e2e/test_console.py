@@ -26,6 +26,7 @@ from playwright.sync_api import BrowserContext, Page, expect, sync_playwright
 
 from batonflow.emulator.stack import BatonStack
 from batonflow.sdk import BatonClient, TaskContext, Worker, WorkerSettings
+from tests.e2e.helpers import inline
 
 pytestmark = pytest.mark.e2e
 
@@ -55,11 +56,6 @@ def console_stack() -> Iterator[BatonStack]:
     ) as running:
         running.create_api_key(KEY_ID, SECRET)
         yield running
-
-
-def inline(ref: str, expression: str) -> dict[str, Any]:
-    parameters = {"evaluatorType": "javascript", "expression": expression}
-    return {"name": ref, "taskReferenceName": ref, "type": "INLINE", "inputParameters": parameters}
 
 
 def definitions() -> tuple[list[dict[str, Any]], dict[str, Any]]:

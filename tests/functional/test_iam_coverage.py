@@ -18,12 +18,12 @@ import json
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-import botocore.handlers
 import pytest
 
+from batonflow.emulator.botocore_hooks import SessionHooks
 from batonflow.infra.template import SERVERLESS_FUNCTION
 from batonflow.model.wire import ResultMessage
 from batonflow.store.payloads import Payloads
@@ -43,19 +43,13 @@ class Call:
     resource: str
 
 
-@dataclass
-class Recorder:
+class Recorder(SessionHooks):
     """Records (function, IAM action, ARN) for every call made while a function's handler runs."""
 
-    calls: set[Call] = field(default_factory=set)
-    _local: threading.local = field(default_factory=threading.local)
-
-    def install(self) -> Recorder:
-        botocore.handlers.BUILTIN_HANDLERS.append(("before-parameter-build", self._before))
-        return self
-
-    def uninstall(self) -> None:
-        botocore.handlers.BUILTIN_HANDLERS.remove(("before-parameter-build", self._before))
+    def __init__(self) -> None:
+        super().__init__([("before-parameter-build", self._before)])
+        self.calls: set[Call] = set()
+        self._local = threading.local()
 
     @contextmanager
     def acting(self, function: str | None) -> Iterator[None]:

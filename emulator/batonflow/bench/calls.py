@@ -29,7 +29,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-import botocore.handlers
+from batonflow.emulator.botocore_hooks import SessionHooks
 
 _READ_UNIT = 4096
 _WRITE_UNIT = 1024
@@ -85,7 +85,7 @@ class Tally:
     out of ``calls`` and ``sqs_requests``."""
 
 
-class CallLedger:
+class CallLedger(SessionHooks):
     """Counts calls while installed; :meth:`take` hands over what was counted since the last take."""
 
     def __init__(self, indexes: Mapping[str, list[Index]] | None = None) -> None:
@@ -96,22 +96,9 @@ class CallLedger:
         self._items: dict[tuple[str, str], _Shadow] = {}
         """What the ledger knows of each item it has seen: its size and attribute values."""
         self._local = threading.local()
-        self._handlers = [
-            ("before-parameter-build", self._before),
-            ("after-call", self._after),
-        ]
+        super().__init__([("before-parameter-build", self._before), ("after-call", self._after)])
 
     # -- installation and attribution -------------------------------------------------------------------
-
-    def install(self) -> CallLedger:
-        """Hook every botocore session created from now on (clients made earlier are not counted)."""
-        botocore.handlers.BUILTIN_HANDLERS.extend(self._handlers)
-        return self
-
-    def uninstall(self) -> None:
-        for spec in self._handlers:
-            if spec in botocore.handlers.BUILTIN_HANDLERS:
-                botocore.handlers.BUILTIN_HANDLERS.remove(spec)
 
     @contextmanager
     def acting(self, role: str) -> Iterator[None]:

@@ -10,7 +10,8 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from batonflow.cli.progress import phase_bars
 
 
 def bench(
@@ -42,21 +43,7 @@ def bench(
     # the functions' embedded-metric lines would interleave with the report; the bench counts calls itself
     os.environ["POWERTOOLS_METRICS_DISABLED"] = "true"
     console = Console(stderr=as_json)
-    with Progress(
-        TextColumn("{task.description:<16}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=Console(stderr=True),
-        transient=as_json,
-    ) as progress:
-        bars: dict[str, int] = {}
-
-        def advance(phase: str, done: int, total: int) -> None:
-            if phase not in bars:
-                bars[phase] = progress.add_task(phase, total=total)
-            progress.update(bars[phase], completed=done, total=total)
-
+    with phase_bars(label_width=16, transient=as_json) as advance:
         try:
             result = run_bench(tasks=tasks, fanout=fanout, progress=advance)
         except BenchError as error:

@@ -8,7 +8,8 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from batonflow.cli.progress import phase_bars
 
 
 def chaos(
@@ -45,21 +46,7 @@ def chaos(
     except FaultProfileError as error:
         raise typer.BadParameter(str(error), param_hint="--faults") from error
     os.environ["POWERTOOLS_METRICS_DISABLED"] = "true"
-    with Progress(
-        TextColumn("{task.description:<8}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=Console(stderr=True),
-        transient=as_json,
-    ) as progress:
-        bars: dict[str, int] = {}
-
-        def advance(phase: str, done: int, total: int) -> None:
-            if phase not in bars:
-                bars[phase] = progress.add_task(phase, total=total)
-            progress.update(bars[phase], completed=done, total=total)
-
+    with phase_bars(label_width=8, transient=as_json) as advance:
         result = run_chaos(workflows=workflows, profile=profile, deadline_s=deadline, progress=advance)
     figures = result.summary()
     if as_json:

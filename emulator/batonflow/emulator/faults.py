@@ -45,9 +45,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-import botocore.handlers
 from botocore.awsrequest import AWSResponse
 
+from batonflow.emulator.botocore_hooks import SessionHooks
 from batonflow.emulator.lambda_runtime import Invocation, Invoker
 
 FAULT_KINDS = (
@@ -186,7 +186,7 @@ class _Acting:
     wrote: bool = False
 
 
-class FaultInjector:
+class FaultInjector(SessionHooks):
     """Draws faults from a profile and injects them; :attr:`injected` counts each kind that happened."""
 
     def __init__(self, profile: FaultProfile) -> None:
@@ -202,24 +202,16 @@ class FaultInjector:
         self._sqs: Any = None
         self._attempts: dict[tuple[str, str], tuple[int, str]] = {}
         """(workflow id, task reference) → (retry count, task id) of the latest attempt a worker received."""
-        self._handlers = [
-            ("before-parameter-build", self._remember_params),
-            ("before-call", self._before_call),
-            ("before-send", self._before_send),
-            ("after-call", self._after_call),
-        ]
+        super().__init__(
+            [
+                ("before-parameter-build", self._remember_params),
+                ("before-call", self._before_call),
+                ("before-send", self._before_send),
+                ("after-call", self._after_call),
+            ]
+        )
 
     # -- set-up -----------------------------------------------------------------------------------------
-
-    def install(self) -> FaultInjector:
-        """Hook every botocore session created from now on (clients built earlier are left alone)."""
-        botocore.handlers.BUILTIN_HANDLERS.extend(self._handlers)
-        return self
-
-    def uninstall(self) -> None:
-        for spec in self._handlers:
-            if spec in botocore.handlers.BUILTIN_HANDLERS:
-                botocore.handlers.BUILTIN_HANDLERS.remove(spec)
 
     def bind(self, *, sqs: Any, timer_queue_url: str, results_queue_url: str) -> None:
         """Tell the injector the stack's queues, and give it a client for the messages it forges."""
