@@ -7,8 +7,7 @@ every one of them the same way (``batonflow.api.errors``) as Conductor's error J
     ├── UnauthorizedError           401  bad API key, or a missing/invalid/expired token (with ``error``)
     ├── NotFoundError               404  unknown workflow, task or definition
     ├── ConflictError               409  exists already / wrong state for the operation
-    ├── PayloadTooLargeError        413
-    └── IllegalStateError           500  wrong state where Conductor throws IllegalStateException (resume)
+    └── PayloadTooLargeError        413
 """
 
 from __future__ import annotations
@@ -56,10 +55,3 @@ class ConflictError(BatonError):
 
 class PayloadTooLargeError(BatonError):
     status = 413
-
-
-class IllegalStateError(BatonError):
-    """Conductor answers these with 500 (not retryable), and clients may depend on it: resuming a workflow
-    that is not PAUSED, for instance (REFERENCE §3.10)."""
-
-    status = 500

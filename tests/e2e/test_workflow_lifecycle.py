@@ -77,7 +77,7 @@ def test_a_paused_workflow_holds_its_next_task_until_resumed_then_completes(api:
     ]
     assert done["lastRetriedTime"] > 0
     again = requests.put(f"{api}/workflow/{workflow_id}/resume", json={}, timeout=HTTP_TIMEOUT_S)
-    assert again.status_code == 500
+    assert again.status_code == 409
     assert again.json()["message"].endswith("is not PAUSED so cannot resume. Current status is COMPLETED")
 
 

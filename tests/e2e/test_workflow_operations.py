@@ -345,12 +345,12 @@ def test_operations_a_running_workflow_does_not_allow_are_refused_and_change_not
         (requests.post(f"{url}/retry", timeout=HTTP_TIMEOUT_S), 404, still_running),
         (
             requests.put(f"{url}/resume", json={}, timeout=HTTP_TIMEOUT_S),
-            500,
+            409,
             f"The workflow {workflow_id} is not PAUSED so cannot resume. Current status is RUNNING",
         ),
         (requests.post(f"{url}/restart", timeout=HTTP_TIMEOUT_S), 409, still_running),
         (requests.post(f"{url}/rerun", json={}, timeout=HTTP_TIMEOUT_S), 409, still_running),
-        # skip-task refusals: Baton answers 400 / 409 where Conductor answers 500 (docs/architecture.md)
+        # resume and skip-task refusals: Baton answers 400 / 409 where Conductor answers 500 (architecture.md)
         (
             requests.put(f"{url}/skiptask/nope", json={}, timeout=HTTP_TIMEOUT_S),
             400,

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -91,11 +90,16 @@ _raw_bodies = st.sampled_from(
 ) | st.integers(min_value=2, max_value=5000).map(_deep)
 
 
-@dataclass(frozen=True)
 class Target:
-    harness: Harness
-    known_ids: tuple[str, ...]
-    """A stored workflow's id and its task's: requests that use them get past the lookups."""
+    """The attacked stack, and a stored workflow's id and its task's: requests that use them get past the
+    lookups. Not a dataclass: a failing example would print the harness, hundreds of KB of it."""
+
+    def __init__(self, harness: Harness, known_ids: tuple[str, ...]) -> None:
+        self.harness = harness
+        self.known_ids = known_ids
+
+    def __repr__(self) -> str:
+        return f"Target(known_ids={self.known_ids!r})"
 
 
 @pytest.fixture(scope="module")
@@ -125,6 +129,7 @@ def table_items(harness: Harness) -> list[dict]:
         kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 
+GATEWAY_NOT_FOUND = {"message": "Not Found"}
 _KNOWN = ("<known workflow id>", "<known task id>")
 """Placeholders for the stored workflow's and task's ids, put in when the request is built."""
 _path_values = st.sampled_from(_KNOWN) | st.sampled_from(_HOSTILE_TEXT) | st.text(min_size=1, max_size=20)
@@ -164,6 +169,8 @@ def build(target: Target, drawn: tuple) -> tuple[str, str, Any, bytes]:
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 @given(drawn=_requests)
+# The failing example is reported as drawn even when a body is hundreds of KB
+@pytest.mark.filterwarnings("ignore:Generating overly large repr:hypothesis.errors.HypothesisWarning")
 def test_no_hostile_request_gets_a_5xx_and_a_refused_one_changes_nothing(stack: Target, drawn: tuple):
     method, target, json_body, raw = build(stack, drawn)
     harness = stack.harness
@@ -174,6 +181,11 @@ def test_no_hostile_request_gets_a_5xx_and_a_refused_one_changes_nothing(stack: 
     assert response.status < 500, (method, target, response.text[:500])
     if response.status >= 400:
         error = response.json()
+        if error == GATEWAY_NOT_FOUND:
+            # A path no route of the template matches (``/console/``: an empty file name) never reaches
+            # Baton: API Gateway answers it, on AWS as here. ``/api/{proxy+}`` sends all of /api to Baton.
+            assert response.status == 404 and not target.startswith("/api/"), (method, target)
+            return
         assert error["status"] == response.status, error
         assert isinstance(error["message"], str) and error["message"], error
         assert isinstance(error.get("retryable", False), bool), error

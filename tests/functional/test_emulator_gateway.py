@@ -147,6 +147,14 @@ def test_duplicate_slashes_are_collapsed() -> None:
     assert api.event["pathParameters"] == {"proxy": "tasks/poll/batch/simple"}
 
 
+def test_a_newline_in_the_path_is_routed_like_any_character() -> None:
+    api = Recorder({"statusCode": 200})
+
+    gateway(api).handle(HttpRequest.build("GET", "/api/tasks/a%0Ab"))
+
+    assert api.event["pathParameters"] == {"proxy": "tasks/a\nb"}
+
+
 @pytest.mark.parametrize(
     ("method", "path", "expected"),
     [

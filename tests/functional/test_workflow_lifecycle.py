@@ -150,13 +150,13 @@ def test_a_decide_that_loses_to_the_pause_leaves_nothing_stuck_after_resume(harn
     assert (done["status"], [t["referenceTaskName"] for t in done["tasks"]]) == ("COMPLETED", ["a", "b"])
 
 
-def test_resuming_a_workflow_that_is_not_paused_is_conductors_500_and_changes_nothing(harness: Harness):
+def test_resuming_a_workflow_that_is_not_paused_is_a_409_and_changes_nothing(harness: Harness):
     workflow_id = start(harness)
     before = workflow(harness, workflow_id)
 
     assert_error(
         harness.api("PUT", f"/api/workflow/{workflow_id}/resume", {}),
-        500,
+        409,
         f"The workflow {workflow_id} is not PAUSED so cannot resume. Current status is RUNNING",
     )
     assert workflow(harness, workflow_id) == before

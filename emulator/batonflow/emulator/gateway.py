@@ -154,7 +154,8 @@ def _compile_path(path: str) -> tuple[re.Pattern[str] | None, tuple[str, ...]]:
             continue
         names.append(variable.group(1))
         parts.append("(.+)" if variable.group(2) else "([^/]+)")
-    return re.compile("/" + "/".join(parts)), tuple(names)
+    # DOTALL: a decoded path may hold a newline (%0A), and API Gateway routes it like any other character
+    return re.compile("/" + "/".join(parts), re.DOTALL), tuple(names)
 
 
 def routes_from(functions: Iterable[FunctionSpec]) -> list[Route]:

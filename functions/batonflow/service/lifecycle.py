@@ -3,7 +3,8 @@
 
 Pause and resume are plans from ``engine.lifecycle`` committed by ``apply_operation`` (version-checked,
 retried on a lost race), with Conductor's answers for refused states: pausing a finished workflow is a 409,
-resuming one that is not PAUSED a 500 (Conductor's IllegalStateException). A resumed workflow gets a
+resuming one that is not PAUSED a 409 too (Conductor's IllegalStateException, a 500 there: a refused
+state change is the client's error, and a 5xx tells HTTP clients to try again). A resumed workflow gets a
 decider message right away; a paused one needs none (its pending deadlines still wake it, and the decide
 they cause schedules nothing while it stays PAUSED).
 
@@ -18,7 +19,7 @@ from collections.abc import Callable, Iterable
 from batonflow.engine.lifecycle import InvalidTransition, pause, resume
 from batonflow.engine.plan import Plan
 from batonflow.engine.state import WorkflowState
-from batonflow.errors import BatonError, ConflictError, IllegalStateError, NotFoundError
+from batonflow.errors import BatonError, ConflictError, NotFoundError
 from batonflow.model import BulkResponse
 from batonflow.model.wire import DeciderReason
 from batonflow.service.executor import Operation, apply_operation
@@ -39,7 +40,7 @@ def _refused_as(error: type[BatonError], operation: Operation) -> Operation:
 
 
 _PAUSE = _refused_as(ConflictError, pause)
-_RESUME = _refused_as(IllegalStateError, resume)
+_RESUME = _refused_as(ConflictError, resume)
 
 
 def pause_workflow(runtime: Runtime, workflow_id: str) -> None:
