@@ -160,9 +160,9 @@ def build(target: Target, drawn: tuple) -> tuple[str, str, Any, bytes]:
 
 
 # No shrinking or replay: the stack is shared and changed by the requests that succeed, so a failing
-# example cannot be replayed against the same state; the failure is reported as drawn.
+# example cannot be replayed against the same state; the failure is reported as drawn. How many examples,
+# and whether they are the same every run, is the profile's (tests/conftest.py).
 @settings(
-    max_examples=400,
     deadline=None,
     phases=[Phase.generate],
     database=None,
