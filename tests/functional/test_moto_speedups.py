@@ -1,8 +1,11 @@
-"""The emulator's fast DynamoDB answers are the answers moto's own serializer gives, call for call."""
+"""The emulator's fast DynamoDB answers are the answers moto's own serializer gives, call for call, and its
+DynamoDB calls are applied one at a time."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import threading
 from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
@@ -10,7 +13,8 @@ from typing import Any
 import boto3
 import pytest
 from moto import mock_aws
-from moto.dynamodb.responses import DynamoResult
+from moto.dynamodb.models import DynamoDBBackend
+from moto.dynamodb.responses import DynamoHandler, DynamoResult
 
 from batonflow.emulator import moto_speedups
 
@@ -131,3 +135,58 @@ def test_the_engine_runs_on_the_fast_path(compared: list[str], monkeypatch: pyte
         harness.pump()
         assert harness.api("GET", f"/api/workflow/{workflow_id}").json()["status"] == "RUNNING"
     assert {"PutItem", "Query", "UpdateItem", "BatchGetItem"} <= set(compared)
+
+
+def test_two_writes_racing_for_one_condition_cannot_both_win(
+    compared: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two workers complete one open attempt at the same moment. Each update is held inside moto, after
+    the table lookup and before its condition is checked, until the other arrives too (or for a second):
+    unserialized, both would see the attempt open and both would win."""
+    moto_speedups.install()
+    client = boto3.client("dynamodb")
+    client.create_table(
+        TableName=TABLE,
+        AttributeDefinitions=[{"AttributeName": "PK", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "PK", "KeyType": "HASH"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    client.put_item(TableName=TABLE, Item={"PK": {"S": "attempt"}, "status": {"S": "SCHEDULED"}})
+    both_inside = threading.Barrier(2, timeout=1)
+    lookup = DynamoDBBackend.get_table
+
+    def held_lookup(self: DynamoDBBackend, name: str) -> Any:
+        table = lookup(self, name)
+        with contextlib.suppress(threading.BrokenBarrierError):  # the other write was not let in meanwhile
+            both_inside.wait()
+        return table
+
+    monkeypatch.setattr(DynamoDBBackend, "get_table", held_lookup)
+    outcomes: list[str] = []
+
+    def complete(worker: str) -> None:
+        try:
+            client.update_item(
+                TableName=TABLE,
+                Key={"PK": {"S": "attempt"}},
+                UpdateExpression="SET #s = :done, worker = :worker",
+                ConditionExpression="#s = :open",
+                ExpressionAttributeNames={"#s": "status"},
+                ExpressionAttributeValues={
+                    ":open": {"S": "SCHEDULED"},
+                    ":done": {"S": "COMPLETED"},
+                    ":worker": {"S": worker},
+                },
+            )
+            outcomes.append("won")
+        except client.exceptions.ConditionalCheckFailedException:
+            outcomes.append("lost")
+
+    workers = [threading.Thread(target=complete, args=(name,)) for name in ("a", "b")]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+
+    assert sorted(outcomes) == ["lost", "won"]
+    assert DynamoHandler.call_action is moto_speedups._serialized_call_action

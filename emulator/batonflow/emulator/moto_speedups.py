@@ -1,4 +1,7 @@
-"""A faster way for moto to answer DynamoDB item calls, with the same bytes on the wire.
+"""Two patches to moto's DynamoDB: item calls answered faster with the same bytes on the wire, and every
+call applied whole before the next starts, as DynamoDB does.
+
+**Faster answers.**
 
 moto 5.2 builds every response by walking the operation's output shape value by value
 (``moto.core.serialize``). For DynamoDB's item calls that walk is most of the work: a Query of six
@@ -9,16 +12,24 @@ moto keeps as raw bytes and the wire carries in base64. :func:`install` answers 
 generic serializer would; every other call, and every error, still goes through moto's serializer.
 ``tests/functional/test_moto_speedups.py`` checks that both give the same answer for every item call the
 engine makes. Written so it could be offered to moto as a fast path of its JSON serializer.
+
+**One call at a time.** moto's DynamoDB backend has no locks, and ``baton up``'s moto server answers
+requests on many threads. A conditional write checks its condition and then writes, so two threads could
+both pass the same condition (two workers completing one attempt would both win), and a Query that walks
+a table while another thread adds a partition fails with "dictionary changed size during iteration".
+DynamoDB applies each request atomically; :func:`install` makes moto do the same by holding one lock for
+each DynamoDB call. The calls ran one at a time under the GIL anyway, so little is lost.
 """
 
 from __future__ import annotations
 
 import base64
 import json
+import threading
 from typing import Any
 
 from moto.core.responses import ActionContext, ActionResult
-from moto.dynamodb.responses import DynamoResult
+from moto.dynamodb.responses import DynamoHandler, DynamoResult
 
 FAST_OPERATIONS = frozenset(
     {
@@ -34,11 +45,20 @@ FAST_OPERATIONS = frozenset(
 )
 
 _generic_execute_result = DynamoResult.execute_result
+_unserialized_call_action = DynamoHandler.call_action
+_ONE_CALL_AT_A_TIME = threading.Lock()
 
 
 def install() -> None:
-    """Serve DynamoDB item calls through the fast path, in every moto of this process (idempotent)."""
+    """Serve DynamoDB item calls through the fast path, one call at a time, in every moto of this process
+    (idempotent)."""
     DynamoResult.execute_result = _execute_result  # type: ignore[method-assign]
+    DynamoHandler.call_action = _serialized_call_action  # type: ignore[method-assign]
+
+
+def _serialized_call_action(self: DynamoHandler) -> Any:
+    with _ONE_CALL_AT_A_TIME:
+        return _unserialized_call_action(self)
 
 
 def _execute_result(self: ActionResult, context: ActionContext) -> Any:
