@@ -11,6 +11,13 @@ found). What it sets from the attempt's state — a start time and a poll count 
 is guessed and checked by the write's condition (``_unset_guess``). IN_PROGRESS results and heartbeats
 still read the attempt first: what they write depends on its type and deadline.
 
+Heartbeats (``extendLease``) move only the response-timeout clock of an IN_PROGRESS attempt. An SQS-native
+worker sends them too, as progress notices (``batonflow.sdk.lease``), and its first, the start notice, is
+what starts the attempt it holds, which stays SCHEDULED while the worker tells the engine nothing: the
+attempt becomes IN_PROGRESS since the worker received it, so ``timeoutSeconds`` and
+``responseTimeoutSeconds`` expire for a hung worker as for a REST one (``_start``). A notice that changes
+nothing (stale, or for a finished attempt) wakes no decider: it never woke one the first time.
+
 An IN_PROGRESS result puts a worker task back on its queue (SCHEDULED, polled again after
 ``callbackAfterSeconds``); a task no worker polls (WAIT, HUMAN, SUB_WORKFLOW...) stays IN_PROGRESS with
 the new output (REFERENCE §3.3 step 4).
@@ -33,6 +40,7 @@ from enum import Enum
 from batonflow import metrics
 from batonflow.engine.document import base_reference
 from batonflow.engine.operators import operator_for
+from batonflow.engine.timeouts import task_deadline
 from batonflow.errors import BadRequestError, NotFoundError, PayloadTooLargeError
 from batonflow.model import Task, TaskStatus, Workflow
 from batonflow.model.wire import DeciderReason, ResultMessage, TaskMessage, TimerKind, TimerMessage
@@ -61,6 +69,8 @@ class Applied(Enum):
     REQUEUED = "requeued"  # IN_PROGRESS result: the task waits for its callback, nothing to decide
     KEPT_OPEN = "kept_open"  # IN_PROGRESS result for a task no worker polls: new output, nothing to decide
     LEASE_EXTENDED = "lease_extended"
+    STARTED = "started"  # an SQS-native worker's start notice: the attempt is IN_PROGRESS, its deadlines set
+    IGNORED = "ignored"  # a notice that changes nothing (stale, or for a finished attempt): nothing to decide
     ALREADY_DONE = "already_done"  # late or duplicate: nothing changed (still wake, see module docstring)
 
 
@@ -157,9 +167,10 @@ def _unset_guess(result: ResultMessage, seen: Task | None) -> tuple[bool, bool]:
     """Whether the attempt's start time and poll count are still 0, as far as can be told without reading it.
 
     A result that brings its own start time comes from an SQS-native worker, which takes its message
-    without a lease (the attempt is still SCHEDULED, never started); any other from a worker that leased
-    the attempt (a REST poll, the system-task function), which started it. A wrong guess costs a second
-    write, never a wrong one (the write's condition checks it).
+    without a lease (the attempt is still SCHEDULED, never started, unless the task ran long enough for a
+    start notice); any other from a worker that leased the attempt (a REST poll, the system-task function),
+    which started it. A wrong guess (a task that sent a start notice) costs a second write, never a wrong
+    one (the write's condition checks it).
     """
     if seen is not None:
         return seen.start_time == 0, seen.poll_count == 0
@@ -174,10 +185,10 @@ def _apply_to_read_task(runtime: Runtime, result: ResultMessage, status: TaskSta
     if task is None:
         raise NotFoundError(f"Task not found for taskId: {result.task_id}")
     if task.status.is_terminal:
-        return ResultOutcome(Applied.ALREADY_DONE, task)
+        return ResultOutcome(Applied.IGNORED if result.extend_lease else Applied.ALREADY_DONE, task)
     now = runtime.clock()
     if result.extend_lease:
-        return _extendlease(runtime, task, now)
+        return _extendlease(runtime, task, result, now)
     requeue = status == TaskStatus.IN_PROGRESS and _is_polled(task)
     changed = _changed(task, result, status, now, requeue=requeue)
     if not runtime.executions.update_open_task(changed):
@@ -335,15 +346,55 @@ def response_deadline(task: Task, now: int) -> int | None:
     return now + task.response_timeout_seconds * 1000
 
 
-def _extendlease(runtime: Runtime, task: Task, now: int) -> ResultOutcome:
-    """Heartbeat: only the response-timeout clock moves (no requeue, no output change)."""
+def _extendlease(runtime: Runtime, task: Task, result: ResultMessage, now: int) -> ResultOutcome:
+    """Heartbeat: only the response-timeout clock moves (no requeue, no output change). The timer goes to
+    the attempt's next deadline, which for a polled one may be its ``timeoutSeconds`` rather than the new
+    response deadline. For a polled attempt still SCHEDULED, a start notice (``_start``)."""
+    polled = _is_polled(task)
+    if task.status == TaskStatus.SCHEDULED and polled:
+        return _start(runtime, task, result, now)
     extended = task.model_copy(update={"update_time": now})
-    deadline = response_deadline(extended, now) if task.status == TaskStatus.IN_PROGRESS else None
+    deadline = None
+    if task.status == TaskStatus.IN_PROGRESS:
+        deadline = task_deadline(extended) if polled else response_deadline(extended, now)
     if not runtime.executions.update_open_task(extended, wake_at=deadline):
-        return ResultOutcome(Applied.ALREADY_DONE, task)
+        return ResultOutcome(Applied.IGNORED, task)
     if deadline is not None:
         runtime.queues.wake_at(task.workflow_instance_id, deadline, now=now, task_id=task.task_id)
     return ResultOutcome(Applied.LEASE_EXTENDED, extended)
+
+
+def _start(runtime: Runtime, task: Task, result: ResultMessage, now: int) -> ResultOutcome:
+    """An SQS-native worker's start notice: the SCHEDULED attempt it holds becomes IN_PROGRESS since the
+    worker received it (``startTime``), leased to it as a REST poll would, and gets a timer for its next
+    deadline (``timeoutSeconds`` from that start, ``responseTimeoutSeconds`` from now).
+
+    One conditional write (on SCHEDULED): a duplicate finds the attempt started, a late one finds it finished.
+    A notice without a start time changes nothing, nor does one for an attempt an IN_PROGRESS result put
+    back on its queue (it has a start time then) that was received before that result applied: it comes
+    from the earlier delivery (the results queue keeps no order). Only then are the worker's and the
+    engine's clocks compared, with ``callbackAfterSeconds`` of slack before the next delivery: a notice for
+    an attempt never put back comes from the delivery being run, whatever the worker's clock says.
+    """
+    requeued = task.start_time > 0
+    if result.start_time <= 0 or (requeued and result.start_time < task.update_time):
+        return ResultOutcome(Applied.IGNORED, task)
+    started = task.model_copy(
+        update={
+            "status": TaskStatus.IN_PROGRESS,
+            "start_time": task.start_time or result.start_time,
+            "poll_count": task.poll_count or 1,
+            "worker_id": result.worker_id or task.worker_id,
+            "callback_after_seconds": 0,
+            "update_time": now,
+        }
+    )
+    deadline = task_deadline(started)
+    if not runtime.executions.lease_task(started, wake_at=deadline):
+        return ResultOutcome(Applied.IGNORED, task)
+    if deadline is not None:
+        runtime.queues.wake_at(task.workflow_instance_id, deadline, now=now, task_id=task.task_id)
+    return ResultOutcome(Applied.STARTED, started)
 
 
 def _store_logs(runtime: Runtime, task: Task, result: ResultMessage) -> None:

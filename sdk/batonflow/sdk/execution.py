@@ -127,6 +127,21 @@ def lease_expired_result(
     )
 
 
+def progress_notice(
+    workflow_instance_id: str, task_id: str, *, worker_id: str, start_time: int
+) -> ResultMessage:
+    """What a worker tells the engine about a task still running (a start notice or a heartbeat, see
+    ``runner``): it is IN_PROGRESS since ``start_time``, and its response-timeout clock starts again."""
+    return ResultMessage(
+        workflow_instance_id=workflow_instance_id,
+        task_id=task_id,
+        status=IN_PROGRESS,
+        worker_id=worker_id,
+        extend_lease=True,
+        start_time=start_time,
+    )
+
+
 def encode_result(result: ResultMessage, *, max_bytes: int) -> str:
     """The result as an SQS message body, or a failure the queue can carry when the output cannot go.
 

@@ -35,7 +35,7 @@ from batonflow.sdk.execution import (
     replace_result,
     run_task,
 )
-from batonflow.sdk.lease import Lease, LeaseKeeper
+from batonflow.sdk.lease import Lease, LeaseKeeper, Progress
 from batonflow.sdk.reporter import Outgoing, Reporter
 from batonflow.sdk.sqs import MAX_BATCH, log_call_failure
 from batonflow.sdk.worker import Worker
@@ -216,6 +216,14 @@ class Poller:
         with self._slots:
             self._busy += 1
         self._reporter.task_started()
+        progress = Progress(
+            task.workflow_instance_id,
+            task.task_id,
+            self._worker_id,
+            received_at,
+            task.response_timeout_seconds,
+        )
+        self._leases.track(lease, progress)
         self._pool.submit(lambda: self._execute(task, lease, received_at))
 
     def _resolved(self, task: TaskMessage) -> TaskMessage:
@@ -249,6 +257,7 @@ class Poller:
                 result = self._offloaded(run_task(self.worker.invoke, ctx, start_time=received_at))
             item = Outgoing(lease, encode_result(result, max_bytes=self._max_result_bytes))
         finally:
+            self._leases.untrack(lease)
             if item is None:
                 self._leases.release(lease)
             with self._slots:

@@ -1,4 +1,5 @@
-"""Sending results, then deleting their task messages, in as few calls as the timing allows.
+"""Sending results, then deleting their task messages, in as few calls as the timing allows; and sending
+progress notices (:mod:`batonflow.sdk.lease`) in the same batches.
 
 Order: a message is deleted only after its result was accepted by the results queue. A crash in between
 leaves the message to reappear after its lease; the next worker reports it TIMED_OUT instead of running it,
@@ -12,7 +13,8 @@ other task is running, so a lone task pays no latency and ten tasks finishing to
 Failures: a failed call (after botocore's own retries) or a failed batch entry is tried again on a later
 flush, after a pause that grows with consecutive failures, up to :data:`MAX_ATTEMPTS` times. Then the
 result is given up and its lease released: the message reappears and is reported TIMED_OUT, so the engine
-retries the task rather than waiting forever.
+retries the task rather than waiting forever. A notice is only sent: it deletes nothing, and one given up
+is dropped, its lease kept (the next heartbeat, or the result, follows).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import logging
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,11 +44,13 @@ MAX_ATTEMPTS = 5
 
 @dataclass(eq=False)
 class Outgoing:
-    """What to do with one received message: send ``body`` to the results queue (if any), then delete it."""
+    """What to do for one received message: send ``body`` to the results queue (if any), then delete the
+    message, unless ``delete`` is False (a progress notice: the task still runs)."""
 
     lease: Lease
     body: str | None
     attempts: int = 0
+    delete: bool = True
 
     @property
     def size(self) -> int:
@@ -94,6 +98,12 @@ class Reporter:
             self._pending.append(item)
             self._cond.notify_all()
 
+    def put_notices(self, notices: Iterable[tuple[Lease, str]]) -> None:
+        """Queue progress notices: sent with the next batch, their messages neither deleted nor released."""
+        with self._cond:
+            self._pending.extend(Outgoing(lease, body, delete=False) for lease, body in notices)
+            self._cond.notify_all()
+
     def wait_idle(self, timeout: float) -> bool:
         """Wait until no task runs; False if some still do after ``timeout`` seconds."""
         with self._cond:
@@ -116,11 +126,12 @@ class Reporter:
             self._thread.join(timeout)
 
     def flush(self, batch: Sequence[Outgoing]) -> None:
-        """Send the results in ``batch``, then delete the messages whose result went (or that had none)."""
+        """Send the results and notices in ``batch``, then delete the messages whose result went (or that had
+        none); a notice's message is left alone."""
         results = [item for item in batch if item.body is not None]
         done = [item for item in batch if item.body is None]
         if results:
-            done += self._send(results)
+            done += [item for item in self._send(results) if item.delete]
         self._delete(done)
 
     def _run(self) -> None:
@@ -171,6 +182,13 @@ class Reporter:
             item.attempts += 1
             if item.attempts < MAX_ATTEMPTS:
                 again.append(item)
+            elif not item.delete:
+                log.warning(
+                    "progress notice for message %s dropped after %d attempts (%s)",
+                    item.lease.message_id,
+                    item.attempts,
+                    error,
+                )
             else:
                 log.error(
                     "result for message %s given up after %d attempts (%s); the task will be retried",

@@ -7,7 +7,12 @@ A task attempt is one :class:`~batonflow.model.wire.TaskMessage` on ``<prefix>ta
 1. receives it with ``VisibilityTimeout = lease`` (default 60 s) and keeps renewing that lease every
    ``lease / 3`` while it holds the message (:mod:`batonflow.sdk.lease`);
 2. runs the function and sends one :class:`~batonflow.model.wire.ResultMessage` to the results queue, with
-   ``startTime`` = when it received the message and ``workerId``;
+   ``startTime`` = when it received the message and ``workerId``. The attempt stays SCHEDULED until then,
+   unless the function runs long: after ``min(lease / 3, 0.8 x responseTimeoutSeconds)`` the worker
+   sends a start notice, an IN_PROGRESS result with ``extendLease`` and that ``startTime``, which makes the
+   attempt IN_PROGRESS since then, and a heartbeat (the same notice) every ``0.8 x
+   responseTimeoutSeconds`` while the function runs, as conductor-python's lease extension does. Notices
+   only send: the message stays held;
 3. **then** deletes the task message (:mod:`batonflow.sdk.reporter`).
 
 A message received a second time (``ApproximateReceiveCount >= 2``) means the worker that held it lost its
@@ -25,7 +30,9 @@ attempt, which is a new message. Consequences for the stack:
   far sooner than Conductor's ``responseTimeoutSeconds`` (default 3600 s) would notice; the engine keeps
   its own timeouts as the backstop (no worker left, REST workers);
 * the lease is renewed for as long as the function runs, hung or not: how long a task may take is the
-  engine's ``timeoutSeconds``/``responseTimeoutSeconds``, whose expiry makes the late result a no-op.
+  engine's ``timeoutSeconds`` (from the start notice's ``startTime``) and ``responseTimeoutSeconds`` (from
+  the last notice), which the notices make apply; their expiry times the attempt out (a retry is a new
+  message, for another worker) and makes the hung function's late result a no-op.
 
 Stopping (``stop()``, SIGINT, SIGTERM): polling stops; a long poll already under way is waited for (up to
 ``wait_seconds``) and what it brings is still run, because a message given back would come round again
@@ -36,14 +43,19 @@ during the grace period gets the default behaviour (``KeyboardInterrupt`` for SI
 
 Rejected: running a redelivered message (at-least-once execution, see above); handing received messages
 back on stop (each would come back as a redelivery); one heartbeat call per task (conductor-python's
-way: ten times the calls of one batch); ``ThreadPoolExecutor`` (it joins its threads at exit, so one
-hung task would keep a stopped process alive).
+way: ten times the calls of one batch), so notices go in the results' batches; a start notice for every
+task (most end within seconds, and would pay a second message and write for nothing);
+``ThreadPoolExecutor`` (it joins its threads at exit, so one hung task would keep a stopped process alive).
 
 Cost, counted in ``tests/functional/test_sdk_worker.py``: per busy poll one ReceiveMessage for up to ten
 tasks, one SendMessageBatch and one DeleteMessageBatch per ten results finishing together, one
 ChangeMessageVisibilityBatch per ten running tasks every ``lease / 3``; an idle worker makes three
-ReceiveMessage calls a minute. Large payloads (over ``BATON_PAYLOAD_THRESHOLD``) cost one S3 GetObject per
-input and one PutObject per output that size; smaller ones none (:mod:`batonflow.sdk.poller`).
+ReceiveMessage calls a minute. A task that runs longer than its start-notice delay adds one results
+message (a SendMessageBatch entry, shared with whatever else is due) for its start, then one per heartbeat
+period; the engine applies each with a GetItem, a conditional UpdateItem and a timer message, and the
+task's final result takes a second UpdateItem (``tests/functional/test_sqs_worker_timeouts.py``). Large
+payloads (over ``BATON_PAYLOAD_THRESHOLD``) cost one S3 GetObject per input and one PutObject per output
+that size; smaller ones none (:mod:`batonflow.sdk.poller`).
 """
 
 from __future__ import annotations
@@ -57,7 +69,7 @@ from typing import Any
 
 from batonflow.sdk.context import epoch_ms
 from batonflow.sdk.execution import LEASE_EXPIRED_REASON
-from batonflow.sdk.lease import LeaseKeeper
+from batonflow.sdk.lease import Lease, LeaseKeeper
 from batonflow.sdk.poller import Poller
 from batonflow.sdk.reporter import Reporter
 from batonflow.sdk.settings import WorkerConfigError, WorkerSettings, make_payloads, make_sqs_client
@@ -114,7 +126,10 @@ class WorkerRunner:
         self._stopping = threading.Event()
         self._started = False
         self._leases = LeaseKeeper(
-            self._sqs, interval_seconds=min(worker.lease_seconds for worker in self.workers) / 3
+            self._sqs,
+            interval_seconds=min(worker.lease_seconds for worker in self.workers) / 3,
+            now_ms=now_ms,
+            notify=self._notify,
         )
         self._reporter = Reporter(
             self._sqs,
@@ -217,6 +232,10 @@ class WorkerRunner:
         finally:
             _restore(previous)
             self.stop()
+
+    def _notify(self, notices: list[tuple[Lease, str]]) -> None:
+        """The lease thread's progress notices, sent by the reporter (created after the lease keeper)."""
+        self._reporter.put_notices(notices)
 
     def _results_queue_url(self) -> str:
         """Resolved on first use, in the reporter thread, so a stack that is still starting is waited for."""
