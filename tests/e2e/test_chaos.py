@@ -27,7 +27,7 @@ CASES = {
     "crash_after_write": (0.3, ["simple", "sub_workflow"]),
     "throttle": (0.3, ["simple", "switch"]),
     "lost_timer": (1.0, ["wait"]),
-    "vanish": (0.5, ["simple"]),
+    "vanish": (0.3, ["simple"]),  # each vanish costs an attempt: at 0.5, 1 task in 128 used up all 7
     "report_twice": (1.0, ["simple", "do_while"]),
     "stale_result": (1.0, ["retry", "timeout"]),
 }

@@ -120,6 +120,28 @@ def test_start_workflow_returns_the_plain_text_id(api: StubApi, client: BatonCli
     assert (second["query"], second["body"]) == ({}, {})
 
 
+def test_a_start_with_an_idempotency_key_sends_a_start_request(api: StubApi, client: BatonClient) -> None:
+    api.answer((200, "text/plain", "wf-1"))
+
+    workflow_id = client.start_workflow(
+        "greetings", {"n": 1}, idempotency_key="order-7", idempotency_strategy="RETURN_EXISTING"
+    )
+
+    [request] = api.requests
+    assert workflow_id == "wf-1"
+    assert (request["method"], request["path"], request["query"], request["body"]) == (
+        "POST",
+        "/api/workflow",
+        {},
+        {
+            "name": "greetings",
+            "input": {"n": 1},
+            "idempotencyKey": "order-7",
+            "idempotencyStrategy": "RETURN_EXISTING",
+        },
+    )
+
+
 def test_get_workflow_passes_include_tasks(api: StubApi, client: BatonClient) -> None:
     api.answer(json_answer({"workflowId": "wf-1", "status": "RUNNING"}))
     assert client.get_workflow("wf-1", include_tasks=False) == {"workflowId": "wf-1", "status": "RUNNING"}

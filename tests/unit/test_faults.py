@@ -63,23 +63,63 @@ def test_chance_follows_the_rate_and_counts_what_it_injects():
     never = FaultInjector(FaultProfile({"duplicate": 0.0}))
     always = FaultInjector(FaultProfile({"duplicate": 1.0}))
 
-    assert not any(never.chance("duplicate") for _ in range(50))
-    assert all(always.chance("duplicate") for _ in range(50))
+    assert not any(never.chance("duplicate", f"batch {n}") for n in range(50))
+    assert all(always.chance("duplicate", f"batch {n}") for n in range(50))
     assert never.snapshot() == {}
     assert always.snapshot() == {"duplicate": 50}
 
 
-def test_the_same_seed_draws_the_same_faults():
-    def draws(seed: int) -> list[bool]:
-        injector = FaultInjector(FaultProfile({"vanish": 0.5}, seed=seed))
-        return [injector.chance("vanish") for _ in range(64)]
+def test_the_rate_is_the_share_of_occasions_hit():
+    injector = FaultInjector(FaultProfile({"throttle": 0.3}))
 
-    assert draws(1) == draws(1)
-    assert draws(1) != draws(2)
+    hits = sum(injector.chance("throttle", f"request {n}") for n in range(10_000))
+
+    assert 2_800 < hits < 3_200
+
+
+KEYS = [f"message {n}" for n in range(200)]
+
+
+def decisions(seed: int, keys: list[str], kind: str = "vanish") -> dict[str, bool]:
+    injector = FaultInjector(FaultProfile({kind: 0.5}, seed=seed))
+    return {key: injector.chance(kind, key) for key in keys}
+
+
+def test_the_same_seed_decides_the_same_key_alike_whatever_order_the_occasions_come_in():
+    first = decisions(1, KEYS)
+    interleaved = decisions(1, KEYS[1::2] + KEYS[::2])  # another thread got there first
+
+    assert first == interleaved
+    assert first != decisions(2, KEYS)
+    assert first != decisions(1, KEYS, kind="duplicate")  # each kind draws on its own
+
+
+def test_a_key_seen_again_draws_again_the_same_way_each_run():
+    """A request botocore retries has the same body: a throttle must not hit every retry of it."""
+
+    def repeats(seed: int) -> list[bool]:
+        injector = FaultInjector(FaultProfile({"throttle": 0.5}, seed=seed))
+        return [injector.chance("throttle", "PutItem {same body}") for _ in range(64)]
+
+    assert repeats(3) == repeats(3)
+    assert set(repeats(3)) == {True, False}
+
+
+def test_a_key_is_made_only_when_the_fault_can_happen():
+    made: list[str] = []
+
+    def key() -> str:
+        made.append("key")
+        return "bodies"
+
+    FaultInjector(FaultProfile({"duplicate": 0.5})).chance("reorder", key)
+    assert made == []
+    FaultInjector(FaultProfile({"duplicate": 0.5})).chance("duplicate", key)
+    assert made == ["key"]
 
 
 def _message(group: str, n: int) -> dict:
-    return {"MessageId": f"{group}{n}", "Attributes": {"MessageGroupId": group}}
+    return {"MessageId": f"{group}{n}", "Body": f"{group}{n}", "Attributes": {"MessageGroupId": group}}
 
 
 def test_reordering_a_fifo_batch_keeps_each_group_in_order():
@@ -116,3 +156,14 @@ def test_the_cli_refuses_a_bad_profile_before_starting_anything(command: str):
 
     assert result.exit_code == 2
     assert "between 0 and 1" in result.output
+
+
+def test_the_same_batch_is_shuffled_alike_by_injectors_with_the_same_seed():
+    batch = [_message("", n) for n in range(10)]
+
+    def order(seed: int) -> list[str]:
+        injector = FaultInjector(FaultProfile({"reorder": 1.0}, seed=seed))
+        return [m["MessageId"] for m in injector.arrange(batch, fifo=False)]
+
+    assert order(4) == order(4)
+    assert order(4) != order(5)

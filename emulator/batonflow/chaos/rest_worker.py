@@ -4,7 +4,8 @@ A polled task is IN_PROGRESS with a start time, so its ``timeoutSeconds`` and ``
 run (a task held by an SQS worker stays SCHEDULED until its result, its lease standing for those
 deadlines). The first attempt is held until the engine times it out and then reported anyway: a stale
 result, which must change nothing. Worker faults drawn from the stack's injector: ``vanish`` (poll a task
-and never answer: the response timeout reschedules it) and ``report_twice``.
+and never answer: the response timeout reschedules it) and ``report_twice``, each keyed by the task id
+(name-based, so the same attempt draws alike in every run of a seed).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ class RestWorker:
         task_type: str,
         ledger: WorkerLedger,
         *,
-        chance: Callable[[str], bool] = lambda kind: False,
+        chance: Callable[[str, str], bool] = lambda kind, key: False,
         worker_id: str = "baton-chaos-rest",
     ) -> None:
         self._api = api_url
@@ -67,7 +68,7 @@ class RestWorker:
                 continue
             task = response.json()
             self._ledger.record(task["workflowInstanceId"], task["taskId"], int(task.get("retryCount") or 0))
-            if self._chance("vanish"):
+            if self._chance("vanish", f"poll {task['taskId']}"):
                 continue
             threading.Thread(target=self._handle, args=(task,), daemon=True).start()
 
@@ -88,7 +89,7 @@ class RestWorker:
             "outputData": output,
             "workerId": self._worker_id,
         }
-        for _ in range(2 if self._chance("report_twice") else 1):
+        for _ in range(2 if self._chance("report_twice", f"report {task['taskId']}") else 1):
             requests.post(f"{self._api}/tasks", json=result, timeout=_HTTP_TIMEOUT_S)
 
     def _status(self, task_id: str) -> str:

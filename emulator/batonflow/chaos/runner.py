@@ -1,21 +1,32 @@
-"""One chaos run: a fresh local stack with a fault profile, the mix of workflows, its workers, the verdicts.
+"""One chaos run: a stack with a fault profile, the mix of workflows, its workers, the verdicts.
 
-The stack runs on the real clock (WAIT and timeouts take real seconds) with the sweeper every
-:data:`SWEEP_INTERVAL_S`; the sweeper repairs a wake-up only once it is :data:`SWEEP_GRACE_S` overdue, so a
-workflow that lost a timer finishes about a minute late, and one with nothing moving for longer than
-:data:`SWEEP_BOUND_S` is stuck. The run waits until every workflow finished, or nothing finished for a
-sweep bound, or the deadline passed. The API is left without faults: it answers the run's own client.
+By default the run starts a fresh local stack injecting the profile's faults. It runs on the real clock
+(WAIT and timeouts take real seconds) with the sweeper every :data:`SWEEP_INTERVAL_S`; the sweeper repairs
+a wake-up only once it is :data:`SWEEP_GRACE_S` overdue, so a workflow that lost a timer finishes about a
+minute late, and one with nothing moving for longer than :data:`SWEEP_BOUND_S` is stuck. The run waits
+until every workflow finished, or nothing finished for a sweep bound, or the deadline passed. The API is
+left without faults: it answers the run's own client.
+
+With ``url`` the run attaches to a running stack instead (``baton up --faults ...``, or one on AWS): its
+faults are whatever that stack injects, its workers find the queues in the environment ``baton up`` prints
+(as ``baton worker`` does), and it follows the workflows through the REST API.
+
+What a seed reproduces: the plan (:func:`batonflow.chaos.workloads.plan`: every workflow's kind, input and
+expected output) always; on a fresh stack also the workflow ids (seeded idempotency keys), hence the task
+ids and message contents the fault decisions key on (:mod:`batonflow.emulator.faults`). Not the timing:
+which messages SQS batches together, timestamps in requests, which thread wins a race.
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
 import math
-import random
+import os
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Collection, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -47,8 +58,22 @@ _RETRIES = {definition["name"]: int(definition["retryCount"]) for definition in 
 @dataclass
 class Started:
     workflow_id: str
-    workload: workloads.Workload
-    input: dict[str, Any]
+    planned: workloads.Planned
+
+
+@dataclass
+class Target:
+    """What a run needs of the stack it runs on."""
+
+    client: Any
+    """A :class:`batonflow.sdk.BatonClient` for its API."""
+    worker_settings: Any
+    """The :class:`batonflow.sdk.WorkerSettings` of its queues."""
+    finished: Callable[[list[str]], set[str]]
+    """Which of these workflow ids are in a terminal status."""
+    faults: FaultInjector | None
+    fresh: bool
+    """Started for this run: seeded idempotency keys give its workflows the same ids in every run."""
 
 
 @dataclass
@@ -59,6 +84,8 @@ class ChaosResult:
     duration_s: float
     worker_executions: int = 0
     by_kind: dict[str, Counter[str]] = field(default_factory=dict)
+    url: str | None = None
+    """The stack attached to, whose faults are its own (None: a fresh stack injecting :attr:`profile`)."""
 
     def summary(self) -> dict[str, Any]:
         """The figures ``baton chaos --json`` prints."""
@@ -72,8 +99,9 @@ class ChaosResult:
             "stuck": outcomes["stuck"],
             "double_completions": sum(len(verdict.doubles) for verdict in self.verdicts),
             "duration_s": round(self.duration_s, 1),
-            "faults": str(self.profile),
+            "faults": str(self.profile) if self.url is None else "the attached stack's",
             "seed": self.profile.seed,
+            "url": self.url,
             "injected": self.injected,
             "worker_executions": self.worker_executions,
             "by_kind": {
@@ -94,19 +122,71 @@ class ChaosResult:
         }
 
 
+_runs = itertools.count(1)
+
+
 @contextmanager
 def chaos_stack(profile: FaultProfile) -> Iterator[Any]:
-    """A fresh local stack injecting ``profile``'s faults, its API in this process (one at a time)."""
+    """A fresh local stack injecting ``profile``'s faults, its API in this process (one at a time).
+
+    moto's state is process-wide, so a second run in one process gets a stack of another name
+    (``baton-chaos-2``, ...) rather than the first run's tables, which hold workflows with the same seeded
+    ids; the first run of every process is ``baton-chaos``."""
     from batonflow.emulator import BatonStack
 
+    run = next(_runs)
     with BatonStack(
         faults=profile,
         api_concurrency=1,
         schedule_interval_s=SWEEP_INTERVAL_S,
         parameters={"LogLevel": "ERROR"},
-        stack_name="baton-chaos",
+        stack_name="baton-chaos" if run == 1 else f"baton-chaos-{run}",
     ) as stack:
         yield stack
+
+
+@contextmanager
+def _fresh_target(profile: FaultProfile) -> Iterator[Target]:
+    from batonflow.sdk import BatonClient, WorkerSettings
+    from batonflow.store.executions import ExecutionStore
+
+    with chaos_stack(profile) as stack:
+        executions = ExecutionStore(stack.client("dynamodb"), stack.resources["BatonTable"].ref)
+
+        def finished(ids: list[str]) -> set[str]:
+            headers = executions.load_headers(ids)
+            return {wid for wid, workflow in headers.items() if workflow.status.is_terminal}
+
+        client = BatonClient(stack.api_url, timeout_s=60.0)
+        settings = WorkerSettings.from_env(stack.worker_environment(), worker_id="baton-chaos")
+        try:
+            yield Target(client, settings, finished, stack.faults, fresh=True)
+        finally:
+            client.close()
+
+
+@contextmanager
+def _attached_target(url: str, environ: Mapping[str, str]) -> Iterator[Target]:
+    """The stack at ``url``; auth from ``environ`` as for every ``baton`` command, queues from the
+    variables ``baton up`` prints (:meth:`WorkerSettings.from_env` raises ``WorkerConfigError`` without
+    them)."""
+    from batonflow.sdk import BatonClient, WorkerSettings
+    from batonflow.sdk.client import TERMINAL_WORKFLOW_STATUSES
+
+    settings = WorkerSettings.from_env(environ, worker_id="baton-chaos")
+    client = BatonClient.from_env({**environ, "BATON_API_URL": url}, timeout_s=60.0)
+
+    def finished(ids: list[str]) -> set[str]:
+        return {
+            wid
+            for wid in ids
+            if client.get_workflow(wid, include_tasks=False).get("status") in TERMINAL_WORKFLOW_STATUSES
+        }
+
+    try:
+        yield Target(client, settings, finished, faults=None, fresh=False)
+    finally:
+        client.close()
 
 
 def run_chaos(
@@ -116,46 +196,29 @@ def run_chaos(
     deadline_s: float | None = None,
     kinds: Collection[str] | None = None,
     progress: Progress = lambda *_: None,
+    url: str | None = None,
+    environ: Mapping[str, str] | None = None,
 ) -> ChaosResult:
-    """Run ``workflows`` workflows of the mix under ``profile`` on a fresh stack and judge each one.
+    """Run ``workflows`` workflows of the mix and judge each one: on a fresh stack under ``profile``, or,
+    with ``url``, on the stack there under its own faults (``profile`` then only gives the seed).
 
     ``deadline_s`` (default ten minutes) bounds the wait after the last start (starting waits only for
     room under :data:`IN_FLIGHT`);
-    ``kinds`` narrows the mix to those workload kinds.
+    ``kinds`` narrows the mix to those workload kinds;
+    ``environ`` (default ``os.environ``) is where an attached run finds its auth and queues.
     """
     mix = [workload for workload in workloads.MIX if kinds is None or workload.kind in kinds]
     if not mix:
         raise ValueError(f"no workload of the kinds {sorted(kinds or [])}")
-    from batonflow.sdk import BatonClient, Worker, WorkerSettings
-
     started_at = time.monotonic()
     _quiet_injected_crashes()
-    with chaos_stack(profile) as stack:
-        client = BatonClient(stack.api_url, timeout_s=60.0)
-        chaos_workers = workloads.ChaosWorkers()
-        client.register_task_defs(workloads.TASK_DEFS)
-        for workload in workloads.MIX:
-            client.register_workflow_def(workload.definition)
-        settings = WorkerSettings.from_env(stack.worker_environment(), worker_id="baton-chaos")
-        workers = [
-            Worker(task_type, fn, concurrency=_WORKER_CONCURRENCY, lease_seconds=_LEASE_S, wait_seconds=1)
-            for task_type, fn in chaos_workers.functions().items()
-        ]
-        chance = stack.faults.chance if stack.faults is not None else lambda kind: False
-        rest = RestWorker(f"{stack.api_url}/api", workloads.SLOW_TASK, chaos_workers.ledger, chance=chance)
-        for worker in workers:
-            worker.start(settings)
-        rest.start()
-        try:
-            running = _Running(stack, progress, workflows)
-            started = _start_all(client, running, mix, workflows, profile.seed, progress)
-            running.wait(0, time.monotonic() + (600.0 if deadline_s is None else deadline_s))
-            verdicts = _judge(client, started, chaos_workers.ledger, stack.faults, progress)
-        finally:
-            rest.stop()
-            for worker in workers:
-                worker.stop(grace_seconds=5)
-            client.close()
+    target = (
+        _fresh_target(profile)
+        if url is None
+        else _attached_target(url, os.environ if environ is None else environ)
+    )
+    with target as stack:
+        verdicts, ledger = _run(stack, workloads.plan(profile.seed, workflows, mix), deadline_s, progress)
         injected = stack.faults.snapshot() if stack.faults is not None else {}
     by_kind: dict[str, Counter[str]] = {}
     for verdict in verdicts:
@@ -165,41 +228,71 @@ def run_chaos(
         verdicts=verdicts,
         injected=injected,
         duration_s=time.monotonic() - started_at,
-        worker_executions=sum(chaos_workers.ledger.executions.values()),
+        worker_executions=sum(ledger.executions.values()),
         by_kind=by_kind,
+        url=url,
     )
 
 
+def _run(
+    stack: Target, planned: list[workloads.Planned], deadline_s: float | None, progress: Progress
+) -> tuple[list[Verdict], workloads.WorkerLedger]:
+    """Register the definitions, run the workers, start the plan, wait, judge."""
+    from batonflow.sdk import Worker
+
+    client = stack.client
+    chaos_workers = workloads.ChaosWorkers()
+    client.register_task_defs(workloads.TASK_DEFS)
+    for workload in workloads.MIX:
+        client.register_workflow_def(workload.definition)
+    workers = [
+        Worker(task_type, fn, concurrency=_WORKER_CONCURRENCY, lease_seconds=_LEASE_S, wait_seconds=1)
+        for task_type, fn in chaos_workers.functions().items()
+    ]
+    chance = stack.faults.chance if stack.faults is not None else lambda kind, key: False
+    rest = RestWorker(client.api_url, workloads.SLOW_TASK, chaos_workers.ledger, chance=chance)
+    for worker in workers:
+        worker.start(stack.worker_settings)
+    rest.start()
+    try:
+        running = _Running(stack.finished, progress, len(planned))
+        started = _start_all(client, running, planned, seeded=stack.fresh, progress=progress)
+        running.wait(0, time.monotonic() + (600.0 if deadline_s is None else deadline_s))
+        return _judge(client, started, chaos_workers.ledger, stack.faults, progress), chaos_workers.ledger
+    finally:
+        rest.stop()
+        for worker in workers:
+            worker.stop(grace_seconds=5)
+
+
 def _start_all(
-    client: Any,
-    running: _Running,
-    mix: list[workloads.Workload],
-    count: int,
-    seed: int,
-    progress: Progress,
+    client: Any, running: _Running, planned: list[workloads.Planned], *, seeded: bool, progress: Progress
 ) -> list[Started]:
-    """Start ``count`` workflows, at most :data:`IN_FLIGHT` unfinished at a time (deep queues make the
-    local SQS slow for everyone, and the run is about correctness, not throughput)."""
-    rng = random.Random(seed)
+    """Start the planned workflows, at most :data:`IN_FLIGHT` unfinished at a time (deep queues make the
+    local SQS slow for everyone, and the run is about correctness, not throughput).
+
+    ``seeded``: start each with an idempotency key made of the seed's plan, so its workflow id is the
+    same in every run (on a stack that may hold an earlier run's workflows, that would find those)."""
     started = []
-    for index in range(count):
+    for each in planned:
         running.wait(IN_FLIGHT - 1, math.inf)  # if it gives up, the rest start anyway and are judged
-        workload = mix[index % len(mix)]
-        workflow_input = workload.draw(rng)
-        workflow_id = client.start_workflow(workload.name, workflow_input, correlation_id=f"chaos-{index}")
-        started.append(Started(workflow_id, workload, workflow_input))
+        workflow_id = client.start_workflow(
+            each.workload.name,
+            each.input,
+            correlation_id=f"chaos-{each.index}",
+            idempotency_key=each.idempotency_key if seeded else None,
+        )
+        started.append(Started(workflow_id, each))
         running.add(workflow_id)
-        progress("start", index + 1, count)
+        progress("start", each.index + 1, len(planned))
     return started
 
 
 class _Running:
-    """The started workflows not seen finished yet, from their headers (the run's own reads)."""
+    """The started workflows not seen finished yet (asked of the stack in pages of 100)."""
 
-    def __init__(self, stack: Any, progress: Progress, total: int) -> None:
-        from batonflow.store.executions import ExecutionStore
-
-        self._executions = ExecutionStore(stack.client("dynamodb"), stack.resources["BatonTable"].ref)
+    def __init__(self, finished: Callable[[list[str]], set[str]], progress: Progress, total: int) -> None:
+        self._finished_of = finished
         self._progress = progress
         self._total = total
         self._pending: set[str] = set()
@@ -217,10 +310,9 @@ class _Running:
             if now >= deadline or now - self._last_change >= SWEEP_BOUND_S:
                 return False
             ids = sorted(self._pending)
-            finished = set()
+            finished: set[str] = set()
             for start in range(0, len(ids), 100):
-                headers = self._executions.load_headers(ids[start : start + 100])
-                finished |= {wid for wid, workflow in headers.items() if workflow.status.is_terminal}
+                finished |= self._finished_of(ids[start : start + 100])
             if finished:
                 self._pending -= finished
                 self._finished += len(finished)
@@ -244,9 +336,9 @@ def _judge(
         workflow = _get(client, run.workflow_id)
         verdict = classify(
             workflow,
-            run.workload.expected(run.input),
+            run.planned.expected,
             workflow_id=run.workflow_id,
-            kind=run.workload.kind,
+            kind=run.planned.workload.kind,
             now_ms=now_ms,
             sweep_bound_ms=int(SWEEP_BOUND_S * 1000),
         )

@@ -291,6 +291,40 @@ MIX = [SIMPLE, RETRY, SWITCH, FORK, DYNAMIC, LOOP, SUB, WAIT, TIMEOUT]
 """Drawn in turn, so any ``N >= len(MIX)`` covers every kind."""
 
 
+@dataclass(frozen=True)
+class Planned:
+    """The ``index``-th workflow of a run: its kind, its input and the output that input must give."""
+
+    seed: int
+    index: int
+    workload: Workload
+    input: dict[str, Any]
+
+    @property
+    def expected(self) -> dict[str, Any]:
+        return self.workload.expected(self.input)
+
+    @property
+    def idempotency_key(self) -> str:
+        return f"chaos-{self.seed}-{self.index}"
+
+
+def plan(seed: int, count: int, mix: list[Workload] | None = None) -> list[Planned]:
+    """The workflows a run with ``seed`` starts: the kinds in turn, each input drawn from a generator of
+    its own (``f"{seed}:{index}"``), so a workflow's input depends on nothing but the seed and its index
+    (the first ten of a run of 1,000 are those of a run of 10)."""
+    kinds = MIX if mix is None else mix
+    return [
+        Planned(
+            seed,
+            index,
+            kinds[index % len(kinds)],
+            kinds[index % len(kinds)].draw(random.Random(f"{seed}:{index}")),
+        )
+        for index in range(count)
+    ]
+
+
 @dataclass
 class WorkerLedger:
     """Every execution the chaos workers made, by (workflow id, task id, attempt); thread-safe."""

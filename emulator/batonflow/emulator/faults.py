@@ -14,7 +14,10 @@ happens; a :class:`FaultInjector` makes them happen without a line of test code 
   ``ProvisionedThroughputExceededException`` (the functions' standard retry mode retries it; several in a
   row fail the invocation and SQS redelivers), ``crash_after_write`` kills the invocation at an SQS send
   that follows a successful DynamoDB write in it, ``lost_timer`` answers a send to the timer queue with a
-  fake success and sends nothing (the sweeper must notice);
+  fake success and sends nothing (the sweeper must notice). These answers stand in for a moto *server*;
+  under moto's in-process ``mock_aws``, which answers in the same ``before-send`` event, botocore calls
+  every handler and moto would still perform the request (``tests/functional/test_throttled_burst.py``
+  wraps moto's handler instead);
 * **workers** (SDK threads, named ``baton-sdk-*``): ``vanish`` hides a received task message from the
   worker, which therefore never runs nor reports it, as if it died holding it (the message reappears when
   its lease runs out); ``report_twice`` sends a results batch a second time; ``stale_result`` sends, when
@@ -26,9 +29,15 @@ same workflows at once. A crash is :class:`InjectedCrash`, a ``BaseException`` s
 Exception`` in a handler (Powertools' batch processor catches those per record) can swallow it; the invoke
 hook turns it into :class:`InvocationCrashed`, which fails the whole batch, like a Lambda that died.
 
-Rates are probabilities per occasion (per batch, per request attempt, per send, per message). The random
-generator is seeded, but threads draw from it in the order they run, so a seed fixes the profile and the
-stream of draws, not which message gets which fault.
+Rates are probabilities per occasion (per batch, per request attempt, per send, per message). Each
+decision is a pure function of the seed, the fault kind and the occasion's *key* — what the fault would hit:
+a batch's message bodies in the order received, a request's body, a message's body and receive count — and
+how many times that key was seen before (so a request botocore retries with the same body, or a message
+received again, gets a fresh draw). No shared random stream: threads racing change nothing about which
+occasion gets which fault. What a seed reproduces therefore depends on the contents being the same: the
+engine's ids are (task ids are name-based, and ``baton chaos`` starts its workflows with seeded idempotency
+keys), but timestamps in request bodies, how SQS happens to group messages into batches and which thread
+gets there first follow the clock; an occasion whose content differs draws differently.
 """
 
 from __future__ import annotations
@@ -103,6 +112,12 @@ _THROTTLED = json.dumps(
 ).encode()
 _WORKER_THREADS = "baton-sdk"
 _MAX_EVENTS = 200_000
+_MAX_KEYS = 1_000_000
+"""Distinct occasion keys remembered (a digest and a count each, ~100 bytes); past it the counts restart,
+so a long-lived ``baton up --faults`` does not grow without bound."""
+
+Key = str | Callable[[], str]
+"""An occasion's key, or a function making it (called only when the fault's rate is not zero)."""
 
 
 class FaultProfileError(ValueError):
@@ -194,7 +209,8 @@ class FaultInjector(SessionHooks):
         self.injected: Counter[str] = Counter()
         self.events: list[FaultEvent] = []
         """Each fault injected, with what it hit (the first :data:`_MAX_EVENTS`)."""
-        self._random = random.Random(profile.seed)
+        self._seen: Counter[bytes] = Counter()
+        """How often each (kind, key) occasion came up, by digest."""
         self._lock = threading.Lock()
         self._local = threading.local()
         self._timer_queue_url = ""
@@ -226,39 +242,58 @@ class FaultInjector(SessionHooks):
 
     # -- drawing ----------------------------------------------------------------------------------------
 
-    def chance(self, kind: str, detail: Callable[[], str] = str) -> bool:
-        """Whether ``kind`` happens on this occasion; counted when it does, and noted with ``detail()``
-        (what it hit: message bodies, a request) in :attr:`events`."""
-        rate = self.profile.rate(kind)
-        if rate <= 0.0:
-            return False
+    def decides(self, kind: str, key: str) -> bool:
+        """Whether ``kind`` hits the occasion ``key``: a pure function of the seed, ``kind`` and ``key``
+        (two injectors with the same profile decide alike), nothing counted."""
+        return _uniform(self.profile.seed, kind, key) < self.profile.rate(kind)
+
+    def chance(self, kind: str, key: Key) -> bool:
+        """Whether ``kind`` happens on this occasion (see :meth:`occasion`)."""
+        return self.occasion(kind, key) is not None
+
+    def occasion(self, kind: str, key: Key) -> str | None:
+        """The occasion's full key (``key`` and how many times it came up before) when ``kind`` happens
+        on it, else None. Counted when it happens, and noted with ``key`` in :attr:`events`."""
+        if self.profile.rate(kind) <= 0.0:
+            return None
+        text = key() if callable(key) else key
+        digest = hashlib.blake2b(f"{kind}\x00{text}".encode(), digest_size=12).digest()
         with self._lock:
-            hit = self._random.random() < rate
-            if hit:
-                self.injected[kind] += 1
-        if hit and len(self.events) < _MAX_EVENTS:
-            self.events.append(FaultEvent(time.time(), kind, threading.current_thread().name, detail()))
-        return hit
+            if len(self._seen) >= _MAX_KEYS:
+                self._seen.clear()
+            self._seen[digest] += 1
+            full = f"{text}\x00#{self._seen[digest]}"
+        if not self.decides(kind, full):
+            return None
+        with self._lock:
+            self.injected[kind] += 1
+            if len(self.events) < _MAX_EVENTS:
+                self.events.append(FaultEvent(time.time(), kind, threading.current_thread().name, text))
+        return full
 
     def events_about(self, *needles: str) -> list[FaultEvent]:
         """The faults whose detail mentions any of ``needles`` (workflow ids, say)."""
         return [event for event in list(self.events) if any(n in event.detail for n in needles if n)]
 
     def arrange(self, messages: Sequence[dict[str, Any]], *, fifo: bool) -> list[dict[str, Any]]:
-        """A received batch in the order to deliver it: maybe shuffled, FIFO groups keeping their order."""
+        """A received batch in the order to deliver it: maybe shuffled, FIFO groups keeping their order.
+        The shuffle is seeded by the occasion, so the same batch is shuffled alike."""
         arranged = list(messages)
-        if len(arranged) < 2 or not self.chance("reorder"):
+        if len(arranged) < 2:
             return arranged
-        with self._lock:
-            if not fifo:
-                self._random.shuffle(arranged)
-                return arranged
-            groups: dict[str, list[dict[str, Any]]] = {}
-            for message in arranged:
-                group = (message.get("Attributes") or {}).get("MessageGroupId", "")
-                groups.setdefault(group, []).append(message)
-            order = list(groups)
-            self._random.shuffle(order)
+        occasion = self.occasion("reorder", lambda: _messages_key(arranged))
+        if occasion is None:
+            return arranged
+        shuffle = random.Random(f"{self.profile.seed}\x00reorder\x00{occasion}").shuffle
+        if not fifo:
+            shuffle(arranged)
+            return arranged
+        groups: dict[str, list[dict[str, Any]]] = {}
+        for message in arranged:
+            group = (message.get("Attributes") or {}).get("MessageGroupId", "")
+            groups.setdefault(group, []).append(message)
+        order = list(groups)
+        shuffle(order)
         return [message for group in order for message in groups[group]]
 
     # -- the invoke hook ---------------------------------------------------------------------------------
@@ -307,7 +342,7 @@ class FaultInjector(SessionHooks):
         acting = self._acting()
         if acting is None or not _is_dynamodb(request):
             return None
-        if not self.chance("throttle", lambda: _body(request)):
+        if not self.chance("throttle", lambda: f"{_target(request)} {_body(request)}"):
             return None
         return AWSResponse(request.url, 400, {"Content-Type": "application/x-amz-json-1.0"}, _Raw(_THROTTLED))
 
@@ -402,8 +437,10 @@ class _Raw:
 
 
 def _describe(operation: str, params: dict[str, Any]) -> str:
+    """A send as an occasion key: what it sends, not where (queue URLs hold the endpoint's port, which
+    changes from run to run)."""
     bodies = [params.get("MessageBody")] + [entry.get("MessageBody") for entry in params.get("Entries", [])]
-    return f"{operation} {params.get('QueueUrl', '')}: " + " | ".join(str(b) for b in bodies if b)
+    return f"{operation}: " + " | ".join(str(b) for b in bodies if b)
 
 
 def _body(request: Any) -> str:
@@ -411,9 +448,23 @@ def _body(request: Any) -> str:
     return body.decode(errors="replace") if isinstance(body, bytes) else str(body)
 
 
-def _is_dynamodb(request: Any) -> bool:
+def _target(request: Any) -> str:
     target = (getattr(request, "headers", None) or {}).get("X-Amz-Target", b"")
-    return (target.decode() if isinstance(target, bytes) else str(target)).startswith("DynamoDB_")
+    return target.decode() if isinstance(target, bytes) else str(target)
+
+
+def _is_dynamodb(request: Any) -> bool:
+    return _target(request).startswith("DynamoDB_")
+
+
+def _messages_key(messages: Sequence[dict[str, Any]]) -> str:
+    return " | ".join(str(message.get("Body")) for message in messages)
+
+
+def _uniform(seed: int, kind: str, key: str) -> float:
+    """A number in [0, 1) fixed by its arguments (the same in every process: no ``hash()``)."""
+    digest = hashlib.blake2b(f"{seed}\x00{kind}\x00{key}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") / 2**64
 
 
 def _fake_sent(operation: str, params: dict[str, Any]) -> dict[str, Any]:

@@ -6,10 +6,11 @@ import logging
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError as RouteNotFound
+from botocore.exceptions import ClientError
 
 from batonflow.api.auth import token_authority, token_check, token_router
 from batonflow.api.console import console_router
-from batonflow.api.errors import error_response, render
+from batonflow.api.errors import error_response, render, render_aws_refusal
 from batonflow.api.metadata import task_def_router, workflow_def_router
 from batonflow.api.responses import json_response
 from batonflow.api.tasks import task_router
@@ -50,6 +51,14 @@ def build_app(runtime: Runtime) -> APIGatewayHttpResolver:
     @app.not_found
     def not_found(_: RouteNotFound) -> Response:
         return error_response(404, f"No route for {app.current_event.http_method} {app.current_event.path}")
+
+    @app.exception_handler(ClientError)
+    def aws_refused(error: ClientError) -> Response:
+        throttled = render_aws_refusal(error)
+        if throttled is not None:
+            logger.warning("AWS throttled a request past its retries: %s", error)
+            return throttled
+        return unexpected(error)
 
     @app.exception_handler(Exception)
     def unexpected(error: Exception) -> Response:

@@ -46,7 +46,13 @@ def _workflow_id(request: StartWorkflowRequest) -> str:
 def _existing_for_idempotency_key(
     runtime: Runtime, request: StartWorkflowRequest, workflow_id: str, error: Exception
 ) -> str:
-    """Conductor OSS ignores idempotencyKey (a bug users trip over); Baton honours it, Orkes-style."""
+    """Conductor OSS ignores idempotencyKey (a bug users trip over); Baton honours it, Orkes-style.
+
+    A repeated start is often a client's retry after an error, and the first start may have failed between
+    writing the header and waking the decider (a throttled send), so the existing execution is woken
+    again: a decide of a started workflow changes nothing, and otherwise it would wait for the sweeper.
+    """
+    runtime.queues.wake_workflows([workflow_id], DeciderReason.START)
     strategy = (request.idempotency_strategy or "FAIL").upper()
     if strategy == "RETURN_EXISTING":
         return workflow_id

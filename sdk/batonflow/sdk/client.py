@@ -110,11 +110,30 @@ class BatonClient:
         input: dict[str, Any] | None = None,
         version: int | None = None,
         correlation_id: str | None = None,
+        *,
+        idempotency_key: str | None = None,
+        idempotency_strategy: str | None = None,
     ) -> str:
-        """Start a workflow by name; returns its id. Without ``version`` the latest one runs."""
-        query = {"version": version, "correlationId": correlation_id}
-        workflow_id = self._request("POST", f"/workflow/{_segment(name)}", query=query, body=input or {})
-        return str(workflow_id)
+        """Start a workflow by name; returns its id. Without ``version`` the latest one runs.
+
+        With ``idempotency_key``, a start repeated with the same key (a retry after an error, say) finds
+        the first execution: ``idempotency_strategy`` ``FAIL`` (the server's default) answers 409,
+        ``RETURN_EXISTING`` its id, ``FAIL_ON_RUNNING`` 409 while it runs and a new one once it ended.
+        """
+        if idempotency_key is None:
+            query = {"version": version, "correlationId": correlation_id}
+            workflow_id = self._request("POST", f"/workflow/{_segment(name)}", query=query, body=input or {})
+            return str(workflow_id)
+        request = {
+            "name": name,
+            "input": input or {},
+            "version": version,
+            "correlationId": correlation_id,
+            "idempotencyKey": idempotency_key,
+            "idempotencyStrategy": idempotency_strategy,
+        }
+        body = {key: value for key, value in request.items() if value is not None}
+        return str(self._request("POST", "/workflow", body=body))
 
     def get_workflow(self, workflow_id: str, include_tasks: bool = True) -> dict[str, Any]:
         query = {"includeTasks": include_tasks}
