@@ -14,6 +14,7 @@ import boto3
 import pytest
 from moto import mock_aws
 from moto.dynamodb.models import DynamoDBBackend
+from moto.dynamodb.models.table import Table
 from moto.dynamodb.responses import DynamoHandler, DynamoResult
 
 from batonflow.emulator import moto_speedups
@@ -190,3 +191,72 @@ def test_two_writes_racing_for_one_condition_cannot_both_win(
 
     assert sorted(outcomes) == ["lost", "won"]
     assert DynamoHandler.call_action is moto_speedups._serialized_call_action
+
+
+def _partitioned_table(client: Any) -> None:
+    client.create_table(
+        TableName=TABLE,
+        AttributeDefinitions=[
+            {"AttributeName": "PK", "AttributeType": "S"},
+            {"AttributeName": "SK", "AttributeType": "S"},
+        ],
+        KeySchema=[{"AttributeName": "PK", "KeyType": "HASH"}, {"AttributeName": "SK", "KeyType": "RANGE"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    for partition in ("WF#a", "WF#b", "WF#c"):
+        for n in (3, 1, 12, 2):
+            client.put_item(
+                TableName=TABLE,
+                Item={"PK": {"S": partition}, "SK": {"S": f"T#{n:02}"}, "n": {"N": str(n)}},
+            )
+    client.put_item(TableName=TABLE, Item={"PK": {"S": "WF#b"}, "SK": {"S": "HEADER"}})
+
+
+_QUERIES: list[dict[str, Any]] = [
+    {"KeyConditionExpression": "PK = :p", "ExpressionAttributeValues": {":p": {"S": "WF#b"}}},
+    {"KeyConditionExpression": "PK = :p", "ExpressionAttributeValues": {":p": {"S": "WF#none"}}},
+    {
+        "KeyConditionExpression": "PK = :p AND begins_with(SK, :t)",
+        "ExpressionAttributeValues": {":p": {"S": "WF#b"}, ":t": {"S": "T#"}},
+        "ScanIndexForward": False,
+    },
+    {
+        "KeyConditionExpression": "PK = :p AND SK BETWEEN :lo AND :hi",
+        "ExpressionAttributeValues": {":p": {"S": "WF#a"}, ":lo": {"S": "T#02"}, ":hi": {"S": "T#10"}},
+    },
+    {
+        "KeyConditionExpression": "PK = :p",
+        "FilterExpression": "n > :two",
+        "ExpressionAttributeValues": {":p": {"S": "WF#c"}, ":two": {"N": "2"}},
+        "Limit": 2,
+        "ExclusiveStartKey": {"PK": {"S": "WF#c"}, "SK": {"S": "T#01"}},
+    },
+]
+
+
+@pytest.mark.parametrize("query", _QUERIES)
+def test_a_query_of_one_partition_answers_as_the_table_wide_one(
+    compared: list[str], monkeypatch: pytest.MonkeyPatch, query: dict[str, Any]
+) -> None:
+    moto_speedups.install()
+    client = boto3.client("dynamodb")
+    _partitioned_table(client)
+    whole_table_reads: list[str] = []
+    all_items = Table.all_items
+
+    def counted(self: Table) -> Any:
+        whole_table_reads.append(self.name)
+        return all_items(self)
+
+    monkeypatch.setattr(Table, "all_items", counted)
+
+    fast = client.query(TableName=TABLE, **query)
+    monkeypatch.setattr(Table, "query", moto_speedups._table_wide_query)
+    reads_before_the_generic_query = len(whole_table_reads)
+    generic = client.query(TableName=TABLE, **query)
+
+    assert {k: v for k, v in fast.items() if k != "ResponseMetadata"} == {
+        k: v for k, v in generic.items() if k != "ResponseMetadata"
+    }
+    assert reads_before_the_generic_query == 0
+    assert whole_table_reads == [TABLE]

@@ -1,5 +1,6 @@
-"""Two patches to moto's DynamoDB: item calls answered faster with the same bytes on the wire, and every
-call applied whole before the next starts, as DynamoDB does.
+"""Three patches to moto's DynamoDB: item calls answered faster with the same bytes on the wire, a Query
+of a table's key reading only its partition, and every call applied whole before the next starts, as
+DynamoDB does.
 
 **Faster answers.**
 
@@ -12,6 +13,13 @@ moto keeps as raw bytes and the wire carries in base64. :func:`install` answers 
 generic serializer would; every other call, and every error, still goes through moto's serializer.
 ``tests/functional/test_moto_speedups.py`` checks that both give the same answer for every item call the
 engine makes. Written so it could be offered to moto as a fast path of its JSON serializer.
+
+**A Query reads its partition.** moto answers every Query, even one naming a single partition of the
+table, from ``Table.all_items()``: every item of the table, sorted. A workflow's load is one Query of its
+partition, so each decide cost time in proportion to all the workflows stored (a burst of 1,000 starts
+spent most of its time sorting the table). :func:`install` hands a Query on the table's own key only the
+items of its partition; moto's code does the rest (range conditions, order, filters, pages) as before.
+Queries of an index still read the whole table, as moto keeps no index.
 
 **One call at a time.** moto's DynamoDB backend has no locks, and ``baton up``'s moto server answers
 requests on many threads. A conditional write checks its condition and then writes, so two threads could
@@ -29,6 +37,7 @@ import threading
 from typing import Any
 
 from moto.core.responses import ActionContext, ActionResult
+from moto.dynamodb.models.table import Table
 from moto.dynamodb.responses import DynamoHandler, DynamoResult
 
 FAST_OPERATIONS = frozenset(
@@ -46,14 +55,34 @@ FAST_OPERATIONS = frozenset(
 
 _generic_execute_result = DynamoResult.execute_result
 _unserialized_call_action = DynamoHandler.call_action
+_table_wide_query = Table.query
 _ONE_CALL_AT_A_TIME = threading.Lock()
 
 
 def install() -> None:
-    """Serve DynamoDB item calls through the fast path, one call at a time, in every moto of this process
-    (idempotent)."""
+    """Serve DynamoDB item calls through the fast path, Queries from their partition, one call at a time,
+    in every moto of this process (idempotent)."""
     DynamoResult.execute_result = _execute_result  # type: ignore[method-assign]
+    Table.query = _partition_query  # type: ignore[method-assign]
     DynamoHandler.call_action = _serialized_call_action  # type: ignore[method-assign]
+
+
+def _partition_query(self: Table, hash_key: Any, *args: Any, **kwargs: Any) -> Any:
+    """``Table.query`` with ``all_items`` answering only the queried partition of the table's own key (of
+    tables with a range key, as Baton's are).
+
+    moto passes the index name as the eighth positional argument (``DynamoDBBackend.query``). The
+    instance attribute shadows the method for this call only, which the one-call lock makes safe.
+    """
+    index_name = args[6] if len(args) > 6 else kwargs.get("index_name")
+    if index_name is not None or hash_key is None or not self.range_key_attr:
+        return _table_wide_query(self, hash_key, *args, **kwargs)
+    items = list(self.items.get(hash_key, {}).values())  # the partition: range key -> item
+    self.all_items = lambda: items  # type: ignore[method-assign]
+    try:
+        return _table_wide_query(self, hash_key, *args, **kwargs)
+    finally:
+        del self.all_items
 
 
 def _serialized_call_action(self: DynamoHandler) -> Any:
