@@ -22,7 +22,7 @@ from botocore.config import Config
 from moto import mock_aws
 
 from batonflow.api.app import build_app
-from batonflow.emulator import moto_speedups
+from batonflow.emulator import moto_speedups, moto_sqs_index
 from batonflow.emulator.dynamodb_streams import StreamPoller, StreamSource
 from batonflow.emulator.environment import shared_environment
 from batonflow.emulator.event_sources import SqsPoller, SqsSource
@@ -132,6 +132,7 @@ def moto_harness(
         monkeypatch.setenv(key, value)
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     moto_speedups.install()
+    moto_sqs_index.install()
     with mock_aws():
         session = boto3.session.Session(region_name=REGION)
         stack = provision(

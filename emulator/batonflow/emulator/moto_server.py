@@ -13,7 +13,7 @@ from types import TracebackType
 
 from moto.server import ThreadedMotoServer
 
-from batonflow.emulator import moto_speedups
+from batonflow.emulator import moto_speedups, moto_sqs_index
 from batonflow.emulator.errors import EmulatorError
 
 DEFAULT_HOST = "127.0.0.1"
@@ -47,6 +47,7 @@ class MotoServer:
             # werkzeug logs every request at INFO; the emulator's own logs are what a user wants to see.
             logging.getLogger("werkzeug").setLevel(logging.WARNING)
         moto_speedups.install()
+        moto_sqs_index.install()
         server = ThreadedMotoServer(ip_address=self._host, port=self._port, verbose=False)
         server.start()
         host, port = server.get_host_and_port()
