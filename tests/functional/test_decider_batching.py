@@ -67,3 +67,49 @@ def test_a_failed_batched_send_is_repeated_from_the_outboxes_once(
     for workflow_id in workflow_ids:
         tasks = harness.api("GET", f"/api/workflow/{workflow_id}").json()["tasks"]
         assert [(t["referenceTaskName"], t["status"]) for t in tasks] == [("job_ref", "SCHEDULED")]
+
+
+FORK = {
+    "name": "wide",
+    "tasks": [
+        {
+            "name": "fork",
+            "taskReferenceName": "fork",
+            "type": "FORK_JOIN_DYNAMIC",
+            "inputParameters": {"forkTaskName": "leaf", "forkTaskInputs": "${workflow.input.items}"},
+        },
+        {"name": "join", "taskReferenceName": "join", "type": "JOIN"},
+    ],
+}
+
+
+def test_a_wide_fork_whose_send_failed_is_repeated_from_a_header_that_stays_small(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The outbox names the sent attempts by ranges of sequence numbers: one for the whole fork. (One entry
+    per task id outgrew DynamoDB's 400 KB item at about 6,500 branches.)"""
+    branches = 1_000
+    assert harness.api("POST", "/api/metadata/workflow", FORK).status == 200
+    items = [{"n": n} for n in range(branches)]
+    workflow_id = harness.api("POST", "/api/workflow/wide", {"items": items}).text
+    url = harness.runtime.queues.task_queue_url("leaf")
+    real_send = harness.runtime.sqs.send_message_batch
+    failures = []
+
+    def send_failing_once(**params: Any) -> Any:
+        if params["QueueUrl"] == url and not failures:
+            failures.append(params)
+            raise ConnectionError("the invocation dies while sending")
+        return real_send(**params)
+
+    monkeypatch.setattr(harness.runtime.sqs, "send_message_batch", send_failing_once)
+
+    harness.pump()
+
+    loaded = harness.runtime.executions.load(workflow_id)
+    assert loaded is not None
+    leaves = sorted(t.seq for t in loaded.tasks if t.task_def_name == "leaf")
+    assert loaded.header.outbox == [{"seqs": [[leaves[0], leaves[-1]]], "delay": 0}]
+    messages = harness.receive_all(url)
+    sent = sorted(TaskMessage.model_validate_json(m["Body"]).input_data["n"] for m in messages)
+    assert (len(failures), sent) == (1, list(range(branches)))  # every branch once: none lost, none doubled
