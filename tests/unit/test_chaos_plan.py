@@ -31,7 +31,7 @@ def test_the_plan_takes_the_kinds_in_turn():
 
 
 def test_attaching_without_the_stack_s_queues_says_what_is_missing_and_that_faults_are_the_stack_s():
-    result = CliRunner(env={"BATON_QUEUE_PREFIX": None}).invoke(
+    result = CliRunner(env={"BATON_QUEUE_PREFIX": None, "POWERTOOLS_METRICS_DISABLED": None}).invoke(
         app, ["chaos", "--url", "http://127.0.0.1:9", "--workflows", "1", "--faults", "heavy"]
     )
 
