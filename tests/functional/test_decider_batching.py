@@ -29,6 +29,21 @@ def _sends_to(harness: Harness, url: str) -> list[tuple[str, int]]:
     return sends
 
 
+def _fail_the_first_send(harness: Harness, monkeypatch: pytest.MonkeyPatch, url: str) -> list[dict[str, Any]]:
+    """The first SendMessageBatch to ``url`` dies (the invocation with it); returns the failed sends."""
+    real_send = harness.runtime.sqs.send_message_batch
+    failures: list[dict[str, Any]] = []
+
+    def send_failing_once(**params: Any) -> Any:
+        if params["QueueUrl"] == url and not failures:
+            failures.append(params)
+            raise ConnectionError("the invocation dies while sending")
+        return real_send(**params)
+
+    monkeypatch.setattr(harness.runtime.sqs, "send_message_batch", send_failing_once)
+    return failures
+
+
 def test_one_invocation_deciding_three_workflows_sends_their_tasks_in_one_call(harness: Harness) -> None:
     workflow_ids = _start(harness, 3)
     sends = _sends_to(harness, harness.runtime.queues.task_queue_url("job"))
@@ -47,16 +62,7 @@ def test_a_failed_batched_send_is_repeated_from_the_outboxes_once(
 ) -> None:
     workflow_ids = _start(harness, 3)
     url = harness.runtime.queues.task_queue_url("job")
-    real_send = harness.runtime.sqs.send_message_batch
-    failures = []
-
-    def send_failing_once(**params: Any) -> Any:
-        if params["QueueUrl"] == url and not failures:
-            failures.append(params)
-            raise ConnectionError("the invocation dies while sending")
-        return real_send(**params)
-
-    monkeypatch.setattr(harness.runtime.sqs, "send_message_batch", send_failing_once)
+    failures = _fail_the_first_send(harness, monkeypatch, url)
 
     harness.pump()
 
@@ -93,16 +99,7 @@ def test_a_wide_fork_whose_send_failed_is_repeated_from_a_header_that_stays_smal
     items = [{"n": n} for n in range(branches)]
     workflow_id = harness.api("POST", "/api/workflow/wide", {"items": items}).text
     url = harness.runtime.queues.task_queue_url("leaf")
-    real_send = harness.runtime.sqs.send_message_batch
-    failures = []
-
-    def send_failing_once(**params: Any) -> Any:
-        if params["QueueUrl"] == url and not failures:
-            failures.append(params)
-            raise ConnectionError("the invocation dies while sending")
-        return real_send(**params)
-
-    monkeypatch.setattr(harness.runtime.sqs, "send_message_batch", send_failing_once)
+    failures = _fail_the_first_send(harness, monkeypatch, url)
 
     harness.pump()
 

@@ -33,6 +33,19 @@ ITEM = {
 }
 
 
+def _create_table(client: Any, keys: tuple[str, ...] = ("PK", "SK")) -> None:
+    """The test table: string keys, the first the hash key, the second (if any) the range key."""
+    client.create_table(
+        TableName=TABLE,
+        AttributeDefinitions=[{"AttributeName": key, "AttributeType": "S"} for key in keys],
+        KeySchema=[
+            {"AttributeName": key, "KeyType": kind}
+            for key, kind in zip(keys, ("HASH", "RANGE"), strict=False)
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
+
+
 @pytest.fixture
 def compared(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
     """Every fast answer is checked against the generic serializer's; yields the operations compared."""
@@ -61,15 +74,7 @@ def compared(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
 
 def test_every_item_call_answers_as_moto_would(compared: list[str]) -> None:
     client = boto3.client("dynamodb")
-    client.create_table(
-        TableName=TABLE,
-        AttributeDefinitions=[
-            {"AttributeName": "PK", "AttributeType": "S"},
-            {"AttributeName": "SK", "AttributeType": "S"},
-        ],
-        KeySchema=[{"AttributeName": "PK", "KeyType": "HASH"}, {"AttributeName": "SK", "KeyType": "RANGE"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    _create_table(client)
     key = {"PK": ITEM["PK"], "SK": ITEM["SK"]}
     client.put_item(TableName=TABLE, Item=ITEM)
     client.put_item(TableName=TABLE, Item=ITEM, ReturnValues="ALL_OLD", ReturnConsumedCapacity="TOTAL")
@@ -146,12 +151,7 @@ def test_two_writes_racing_for_one_condition_cannot_both_win(
     unserialized, both would see the attempt open and both would win."""
     moto_speedups.install()
     client = boto3.client("dynamodb")
-    client.create_table(
-        TableName=TABLE,
-        AttributeDefinitions=[{"AttributeName": "PK", "AttributeType": "S"}],
-        KeySchema=[{"AttributeName": "PK", "KeyType": "HASH"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    _create_table(client, ("PK",))
     client.put_item(TableName=TABLE, Item={"PK": {"S": "attempt"}, "status": {"S": "SCHEDULED"}})
     both_inside = threading.Barrier(2, timeout=1)
     lookup = DynamoDBBackend.get_table
@@ -194,15 +194,7 @@ def test_two_writes_racing_for_one_condition_cannot_both_win(
 
 
 def _partitioned_table(client: Any) -> None:
-    client.create_table(
-        TableName=TABLE,
-        AttributeDefinitions=[
-            {"AttributeName": "PK", "AttributeType": "S"},
-            {"AttributeName": "SK", "AttributeType": "S"},
-        ],
-        KeySchema=[{"AttributeName": "PK", "KeyType": "HASH"}, {"AttributeName": "SK", "KeyType": "RANGE"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    _create_table(client)
     for partition in ("WF#a", "WF#b", "WF#c"):
         for n in (3, 1, 12, 2):
             client.put_item(
