@@ -77,7 +77,7 @@ def test_iterations_older_than_keep_last_n_are_deleted_from_the_table(harness: H
     assert stored_sort_keys(harness, workflow_id) == {"#HEADER", *kept}
     assert {f"T#{task_id}" for task_id in polled[3:]} <= kept
     for task_id in polled[:3]:
-        assert harness.runtime.executions.find_task_workflow(task_id) is None
+        assert harness.runtime.executions.get_task(workflow_id, task_id) is None
         assert harness.api("GET", f"/api/tasks/{task_id}").status == 404
 
 

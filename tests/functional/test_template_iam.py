@@ -96,13 +96,13 @@ RUNTIME = _merge(_grant(LOGS, "FunctionLogs"), _grant(XRAY, "*"))
 """FunctionRuntimePolicy, every function's: its log streams in FunctionLogs; X-Ray with Tracing=Active."""
 
 GRANTS: dict[str, dict[str, frozenset[str]]] = {
-    # The REST API: every workflow and metadata operation; lookups through four indexes; polling a task
-    # queue (receive, then delete what it leased); starting, retrying and rerunning dispatches tasks.
+    # The REST API: every workflow and metadata operation; lookups through three indexes (a task id names
+    # its workflow, so none maps task ids); polling a task queue (receive, then delete what it leased);
+    # starting, retrying and rerunning dispatches tasks.
     "ApiFunction": _merge(
         _grant(ITEM_ACTIONS, TABLE),
         _grant(
             ("dynamodb:Query",),
-            _index("tasks-by-id"),
             _index("workflows-by-name"),
             _index("workflows-by-correlation"),
             _index("workflows-by-status"),

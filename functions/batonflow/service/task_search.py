@@ -5,13 +5,13 @@ an index would cost a GSI write on every task write (create, lease, result, retr
 workflow) to serve a search that is rarely used. Instead a task search is scoped to workflows found the way
 workflow search finds them, and the task attempts of those workflows are read and filtered:
 
-* ``taskId`` — the ``tasks-by-id`` GSI names each task's workflow; the tasks are then read by key
-  (BatchGetItem) with their workflows' headers;
+* ``taskId`` — each task id names its workflow (``engine.ids.workflow_id_of``); the tasks are then read by
+  key (BatchGetItem) with their workflows' headers;
 * ``workflowId`` — those workflows, one Query per workflow partition;
 * ``freeText`` other than ``*``, ``correlationId``, ``workflowType`` (each narrowed by the other workflow
   clauses) — the workflows :func:`workflow_search.matching` finds (free text: the workflow of that id and
   those of that correlation id), then one Query per workflow partition; free text also reads a task of that
-  id (``tasks-by-id``).
+  id (by key, in the workflow its id names).
 
 A query with none of these is refused with a 400 naming them, never answered with a Scan. At most
 :data:`MAX_WORKFLOWS` workflows are read per request: a scope that matches more is refused with a 400 asking
@@ -38,6 +38,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from operator import attrgetter
 
+from batonflow.engine.ids import workflow_id_of
 from batonflow.errors import BadRequestError
 from batonflow.model import Task, TaskStatus, Workflow
 from batonflow.service import workflow_search
@@ -207,7 +208,7 @@ def _read_scope(runtime: Runtime, query: TaskQuery, text: str) -> list[tuple[Wor
     workflows workflow search finds; the other clauses are filters applied by the caller.
     """
     if query.task_ids is not None:
-        return _read_tasks(runtime, _workflows_of_tasks(runtime, query.task_ids))
+        return _read_tasks(runtime, _workflows_of_tasks(query.task_ids))
     if query.workflow_ids is not None:
         return _read_workflows(runtime, _keys(query.workflow_ids))
     if query.workflows.empty_window:
@@ -215,7 +216,7 @@ def _read_scope(runtime: Runtime, query: TaskQuery, text: str) -> list[tuple[Wor
     created, _ = workflow_search.matching(runtime, query.workflows, free_text=text or None)
     found = _read_workflows(runtime, sorted(created))
     if text:  # it may also be a task id
-        found += _read_tasks(runtime, _workflows_of_tasks(runtime, {text}))
+        found += _read_tasks(runtime, _workflows_of_tasks({text}))
     return found
 
 
@@ -233,11 +234,12 @@ def _check_bound(workflows: int) -> None:
         )
 
 
-def _workflows_of_tasks(runtime: Runtime, task_ids: Iterable[str]) -> dict[str, list[str]]:
-    """Task ids by the id of their workflow, through the ``tasks-by-id`` GSI; unknown ids are left out."""
+def _workflows_of_tasks(task_ids: Iterable[str]) -> dict[str, list[str]]:
+    """Task ids by the id of the workflow each names; ids that name none are left out (those that name a
+    workflow or task that does not exist are left out by the reads)."""
     by_workflow: dict[str, list[str]] = {}
     for task_id in _keys(task_ids):
-        workflow_id = runtime.executions.find_task_workflow(task_id)
+        workflow_id = workflow_id_of(task_id)
         if workflow_id:
             by_workflow.setdefault(workflow_id, []).append(task_id)
     return by_workflow

@@ -39,6 +39,7 @@ from enum import Enum
 
 from batonflow import metrics
 from batonflow.engine.document import base_reference
+from batonflow.engine.ids import workflow_id_of
 from batonflow.engine.operators import operator_for
 from batonflow.engine.timeouts import task_deadline
 from batonflow.errors import BadRequestError, NotFoundError, PayloadTooLargeError
@@ -485,7 +486,8 @@ def lease(runtime: Runtime, task: Task, worker_id: str | None, now: int, deadlin
 
 
 def get_task(runtime: Runtime, task_id: str) -> Task:
-    workflow_id = runtime.executions.find_task_workflow(task_id)
+    """The attempt of that id, read by key in the partition of the workflow its id names (no index)."""
+    workflow_id = workflow_id_of(task_id)
     task = runtime.executions.get_task(workflow_id, task_id) if workflow_id else None
     if task is None:
         raise NotFoundError(f"Task not found for taskId: {task_id}")

@@ -343,18 +343,6 @@ class ExecutionStore:
         item = response.get("Item")
         return self._loaded_task(task_from_item(item)) if item else None
 
-    def find_task_workflow(self, task_id: str) -> str | None:
-        """The workflow id of a task id, through the ``tasks-by-id`` index."""
-        response = self._client.query(
-            TableName=self._table,
-            IndexName="tasks-by-id",
-            KeyConditionExpression="taskId = :t",
-            ExpressionAttributeValues={":t": s(task_id)},
-            Limit=1,
-        )
-        items = response.get("Items", [])
-        return (get_s(items[0], "PK") or "").removeprefix("WF#") if items else None
-
     def overdue_workflows(self, cutoff: int) -> list[str]:
         """Ids of workflows with an item whose deadline (``wakeAt``) is at or before ``cutoff``."""
         found: list[str] = []

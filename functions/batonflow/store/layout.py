@@ -23,13 +23,16 @@ but the decoders here: every attribute an index, a key condition, a filter or a 
 plain attribute. The definition has its own attribute so that its parse can be cached by its bytes, which
 are the same for every execution of a definition (see ``_definition``).
 
-Sparse GSIs: ``tasks-by-id`` (``taskId``, task items only) and ``wake-index`` (``wakeShard``/``wakeAt``,
-items with a pending deadline) for the sweeper; on headers only, ``workflows-by-name`` (``nameShard``/
-``status``: a workflow name spread over ``NAME_SHARDS`` keys so one busy name does not make a hot index
-partition) and ``workflows-by-correlation`` (``correlationKey``, a non-empty correlation id, and ``name``)
-and ``workflows-by-status`` (``statusShard``/``createTime``: a status spread over ``STATUS_SHARDS`` keys, for
-searches without a workflow name). They keep their index keys on attributes that change only with the
-status (or a new run), so the many header writes of a decide do not write to the indexes.
+A task item holds its id only in its sort key: a task id names its workflow (``engine.ids``), so a bare task
+id is read by key, with no index from task ids to workflows (that GSI cost a second write unit per attempt).
+
+Sparse GSIs: ``wake-index`` (``wakeShard``/``wakeAt``, items with a pending deadline) for the sweeper; on
+headers only, ``workflows-by-name`` (``nameShard``/``status``: a workflow name spread over ``NAME_SHARDS``
+keys so one busy name does not make a hot index partition) and ``workflows-by-correlation``
+(``correlationKey``, a non-empty correlation id, and ``name``) and ``workflows-by-status``
+(``statusShard``/``createTime``: a status spread over ``STATUS_SHARDS`` keys, for searches without a workflow
+name). They keep their index keys on attributes that change only with the status (or a new run), so the many
+header writes of a decide do not write to the indexes.
 
 Retention: a finished workflow's header carries ``expiresAt`` (epoch seconds, the table's TTL attribute), set
 by the header write that finishes it and removed by the one that re-opens it. DynamoDB's TTL deletes only
@@ -173,7 +176,6 @@ def task_item(task: Task) -> Item:
     item: Item = {
         "PK": s(workflow_pk(task.workflow_instance_id)),
         "SK": s(task_sk(task.task_id)),
-        "taskId": s(task.task_id),
         "seq": n(task.seq),
         "ref": s(task.reference_task_name),
         "retryCount": n(task.retry_count),
@@ -186,7 +188,7 @@ def task_item(task: Task) -> Item:
 def task_from_item(item: Item) -> Task:
     data = _unpacked(item, "static")
     data.update(
-        taskId=get_s(item, "taskId"),
+        taskId=(get_s(item, "SK") or "").removeprefix(TASK_SK_PREFIX),
         workflowInstanceId=(get_s(item, "PK") or "").removeprefix("WF#"),
         seq=get_n(item, "seq"),
         referenceTaskName=get_s(item, "ref"),
