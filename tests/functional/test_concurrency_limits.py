@@ -97,7 +97,7 @@ def test_sqs_native_results_give_slots_back_and_a_duplicate_result_frees_one_slo
         )
     harness.pump("complete", "decider")
     wake = DeciderMessage(workflowId=ids[0], reason=DeciderReason.TASK, taskIds=[task["taskId"]])
-    harness.runtime.queues._wake({ids[0]: wake})
+    harness.runtime.queues.wake({ids[0]: wake})
     harness.pump("decider")
 
     [second] = harness.receive_all(queue)  # one slot was given back, so exactly one more went out

@@ -1,9 +1,9 @@
 """A dynamic fork of thousands of branches costs the decider O(1) DynamoDB reads per branch event.
 
-Each run counts, with botocore hooks on the engine's DynamoDB client, the items every decider invocation
-reads (Query, GetItem, BatchGetItem). Only the decide that completes the JOIN reads every branch (its
-output is the map of all branch outputs); every other decide reads a small, constant number of items, the
-same for 200 branches as for 2,000.
+Each run counts, with botocore hooks on the engine's DynamoDB client, the items every decide reads (Query,
+GetItem, BatchGetItem). Only the decide that completes the JOIN reads every branch (its output is the map of
+all branch outputs); every other decide reads a small, constant number of items, the same for 200 branches
+as for 2,000.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from batonflow.handlers import task_batches
 from batonflow.model.wire import ResultMessage, TaskMessage
 from tests.support.stack import Harness, moto_harness
 
@@ -63,8 +64,7 @@ class ReadCounter:
 def run_fan_out(harness: Harness, monkeypatch: pytest.MonkeyPatch, branches: int) -> tuple[dict, ReadCounter]:
     counter = ReadCounter()
     harness.runtime.executions._client.meta.events.register("after-call.dynamodb", counter.after_call)
-    decider = harness.handlers["decider"]
-    real_run_decide = decider.run_decide
+    real_run_decide = task_batches.run_decide
 
     def counted_run_decide(*args: Any, **kwargs: Any) -> Any:
         counter.current = 0
@@ -73,7 +73,9 @@ def run_fan_out(harness: Harness, monkeypatch: pytest.MonkeyPatch, branches: int
         finally:
             counter.per_decide.append(counter.current)
 
-    monkeypatch.setattr(decider, "run_decide", counted_run_decide)
+    # decides run in the decider and where results are applied (the complete function)
+    monkeypatch.setattr(harness.handlers["decider"], "run_decide", counted_run_decide)
+    monkeypatch.setattr(task_batches, "run_decide", counted_run_decide)
     assert harness.api("POST", "/api/metadata/workflow", WORKFLOW).status == 200
     items = [{"n": i} for i in range(branches)]
     workflow_id = harness.api("POST", "/api/workflow/fan_out", {"items": items}).text

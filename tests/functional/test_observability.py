@@ -211,8 +211,8 @@ def test_a_handler_working_on_one_task_puts_its_ids_on_every_line_it_logs(
     # and they are gone once that record is done: the decide that follows a result does not carry them
     with_task_id = [line["message"] for line in log_lines.parsed() if "taskId" in line]
     assert with_task_id == ["task finished", "task finished", dropped["message"]]
-    [ended] = log_lines.with_message("workflow ended")
-    assert ended["function_name"] == "decider" and ended["workflowId"] == workflow_id
+    [ended] = log_lines.with_message("workflow ended")  # decided where the last result was applied
+    assert ended["function_name"] == "complete" and ended["workflowId"] == workflow_id
 
 
 def test_completed_and_failed_workflows_are_counted(monkeypatch: pytest.MonkeyPatch, emf: Any):

@@ -1,7 +1,9 @@
 """What applying a worker's result costs in DynamoDB (issue "cost of the hot path"): a finishing result is one
 conditional UpdateItem and no read, from the results queue (SQS-native workers) as over REST. The write
-returns the attempt (``ALL_NEW``) for the wake-up and, when its condition fails, the attempt as it is
-(``ALL_OLD`` on failure), which tells a finished attempt from a missing one without a GetItem.
+returns the attempt (``ALL_NEW``) for the decide and, when its condition fails, the attempt as it is
+(``ALL_OLD`` on failure), which tells a finished attempt from a missing one without a GetItem. From the
+results queue, the complete function then decides the workflow itself: one Query, the commit, and no
+decider message.
 """
 
 from __future__ import annotations
@@ -73,7 +75,7 @@ def workflow(harness: Harness, workflow_id: str) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize("status", ["COMPLETED", "FAILED", "FAILED_WITH_TERMINAL_ERROR"])
-def test_a_result_from_the_results_queue_is_one_update_item_and_no_read(
+def test_a_result_from_the_results_queue_is_one_update_item_and_no_read_then_its_decide(
     harness: Harness, dynamo_calls: DynamoCalls, status: str
 ):
     workflow_id = start(harness, ONE_TASK)
@@ -93,8 +95,18 @@ def test_a_result_from_the_results_queue_is_one_update_item_and_no_read(
 
     harness.pump("complete")
 
-    assert dynamo_calls.operations == ["UpdateItem"]
-    harness.pump()
+    decide = {
+        "COMPLETED": ["Query", "UpdateItem"],  # load; the header's commit ends the workflow
+        "FAILED": [
+            "Query",
+            "PutItem",
+            "UpdateItem",
+            "UpdateItem",
+        ],  # the retry; the failed one marked retried
+        "FAILED_WITH_TERMINAL_ERROR": ["Query", "UpdateItem"],
+    }
+    assert dynamo_calls.operations == ["UpdateItem", *decide[status]]
+    assert harness.receive_all(harness.queue_url("DeciderQueue")) == []
     after = workflow(harness, workflow_id)
     stored = after["tasks"][0]
     assert stored["status"] == status
@@ -161,7 +173,7 @@ def test_a_result_that_misjudges_the_attempt_is_written_from_the_attempt_it_gets
 
     harness.pump("complete")
 
-    assert dynamo_calls.operations == ["UpdateItem", "UpdateItem"]
+    assert dynamo_calls.operations == ["UpdateItem", "UpdateItem", "Query", "UpdateItem"]  # two tries, the decide
     harness.pump()
     [stored] = workflow(harness, workflow_id)["tasks"]
     assert stored["status"] == "COMPLETED"
@@ -193,7 +205,9 @@ def test_a_result_delivered_twice_changes_nothing_and_schedules_nothing_the_seco
 
     harness.pump("complete")
 
-    assert dynamo_calls.operations == ["UpdateItem"]  # its condition fails: nothing written, nothing read
+    # its condition fails: nothing written; the decide it still asks for (a crash may have come between a
+    # first delivery's write and its decide) reads the workflow and has nothing to do
+    assert dynamo_calls.operations == ["UpdateItem", "Query"]
     harness.pump()
     assert workflow(harness, workflow_id)["tasks"] == after_first["tasks"]
     assert harness.receive_all(harness.runtime.queues.task_queue_url("job")) == []  # no second dispatch

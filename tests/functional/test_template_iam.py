@@ -124,12 +124,10 @@ GRANTS: dict[str, dict[str, frozenset[str]]] = {
         _grant(SQS_EVENT_SOURCE, "DeciderQueue"),
         RUNTIME,
     ),
-    # Applies results: the attempt (read for IN_PROGRESS/lease extensions, updated), its logs; requeues an
-    # IN_PROGRESS attempt with callbackAfterSeconds (a concurrency slot wait is a PutItem).
+    # Applies results (the attempt, its logs), then decides their workflows as the decider does: reads and
+    # writes the workflow's partition, sets timers, dispatches tasks; wakes the decider for what it cannot.
     "CompleteFunction": _merge(
-        _grant(
-            ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:BatchWriteItem"), TABLE
-        ),
+        _grant(ITEM_ACTIONS, TABLE),
         _grant(("sqs:SendMessage",), "DeciderQueue", "TimerQueue"),
         _grant(DISPATCH, TASK_QUEUES),
         _grant(PAYLOAD_OBJECTS, PAYLOADS),

@@ -1,4 +1,4 @@
-"""Results queue (SQS-native workers) -> apply each result, then wake each touched workflow once."""
+"""Results queue (SQS-native workers) -> apply each result, then decide each touched workflow once."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from batonflow.errors import BadRequestError, NotFoundError
 from batonflow.handlers import initialised
 from batonflow.handlers.observability import instrument, logger
-from batonflow.handlers.task_batches import process_then_wake
+from batonflow.handlers.task_batches import process_then_decide
 from batonflow.model import Task
 from batonflow.model.wire import ResultMessage
 from batonflow.service.runtime import Runtime
@@ -21,7 +21,7 @@ initialised()
 
 @instrument
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return process_then_wake(event, context, runtime, _apply)
+    return process_then_decide(event, context, runtime, _apply)
 
 
 def _apply(record: SQSRecord) -> Task | None:

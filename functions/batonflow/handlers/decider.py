@@ -48,7 +48,7 @@ def _focus(event: dict[str, Any]) -> dict[str, _Focus]:
         except ValueError:
             continue  # refused by the record handler
         # a sweep means a wake-up was lost, perhaps with the effects of the commit that asked for it
-        redelivered = message.reason == DeciderReason.SWEEP
+        redelivered = message.reason in (DeciderReason.SWEEP, DeciderReason.RECOVER)
         redelivered |= int(record.attributes.approximate_receive_count or "1") > 1
         this = _Focus(list(message.task_ids), message.large, redelivered)
         if message.workflow_id in focus:

@@ -103,6 +103,8 @@ class DeciderReason(StrEnum):
     TIMER = "timer"
     SWEEP = "sweep"
     API = "api"
+    RECOVER = "recover"
+    """A decide outside the decider failed, perhaps after its commit: repeat what the commit left to do."""
 
 
 class DeciderMessage(_Wire):

@@ -143,30 +143,15 @@ class Queues:
     # -- decider --------------------------------------------------------------------------------------
     def wake_workflows(self, workflow_ids: Iterable[str], reason: DeciderReason) -> None:
         """Ask the decider to look at each whole workflow (one message per workflow, batched)."""
-        self._wake({w: DeciderMessage(workflowId=w, reason=reason) for w in workflow_ids})
+        self.wake({w: DeciderMessage(workflowId=w, reason=reason) for w in workflow_ids})
 
     def wake_for_tasks(self, changed: Iterable[tuple[str, str, int]], reason: DeciderReason) -> None:
         """Ask the decider to look at the attempts that changed, as (workflow id, task id, seq) triples
         (one message per workflow, batched)."""
-        task_ids: dict[str, list[str]] = {}
-        large: set[str] = set()
-        for workflow_id, task_id, seq in changed:
-            task_ids.setdefault(workflow_id, []).append(task_id)
-            if seq >= LARGE_WORKFLOW_TASKS:
-                large.add(workflow_id)
-        self._wake(
-            {
-                workflow_id: DeciderMessage(
-                    workflowId=workflow_id,
-                    reason=reason,
-                    taskIds=list(dict.fromkeys(ids)),
-                    large=workflow_id in large,
-                )
-                for workflow_id, ids in task_ids.items()
-            }
-        )
+        self.wake(wake_messages(changed, reason))
 
-    def _wake(self, messages: dict[str, DeciderMessage]) -> None:
+    def wake(self, messages: dict[str, DeciderMessage]) -> None:
+        """Send these decider messages, keyed by workflow id (batched)."""
         entries = [
             {
                 "Id": str(index),
@@ -212,6 +197,28 @@ class Queues:
                     f"{f['Id']}: {f.get('Message', f.get('Code'))}" for f in response["Failed"]
                 )
                 raise SendError(f"could not send to {url}: {failed}")
+
+
+def wake_messages(
+    changed: Iterable[tuple[str, str, int]], reason: DeciderReason
+) -> dict[str, DeciderMessage]:
+    """One decider message per workflow naming its changed attempts, from (workflow id, task id, seq)
+    triples; a workflow with an attempt past ``LARGE_WORKFLOW_TASKS`` is marked large."""
+    task_ids: dict[str, list[str]] = {}
+    large: set[str] = set()
+    for workflow_id, task_id, seq in changed:
+        task_ids.setdefault(workflow_id, []).append(task_id)
+        if seq >= LARGE_WORKFLOW_TASKS:
+            large.add(workflow_id)
+    return {
+        workflow_id: DeciderMessage(
+            workflowId=workflow_id,
+            reason=reason,
+            taskIds=list(dict.fromkeys(ids)),
+            large=workflow_id in large,
+        )
+        for workflow_id, ids in task_ids.items()
+    }
 
 
 def _batches(entries: list[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:

@@ -59,6 +59,7 @@ def run_decide(
     task_ids: Sequence[str] = (),
     large: bool = False,
     redelivered: bool = False,
+    attempts: int = _MAX_ATTEMPTS,
 ) -> Plan | None:
     """Decide once for a workflow and apply the plan; returns the applied plan (None: unknown workflow).
 
@@ -66,10 +67,11 @@ def run_decide(
     its header, those attempts and what the decide asks for (see ``batonflow.engine.state``). Without
     them, or for a redelivered message (a crash may have left a JOIN count behind), the whole workflow
     is loaded. ``large``: the sender knows the workflow is large, so its header is read alone.
+    ``attempts``: how many lost races to decide again after before raising ConflictError.
     """
     focus = () if redelivered else tuple(task_ids)
     token = uuid.uuid4().hex
-    for _ in range(_MAX_ATTEMPTS):
+    for _ in range(attempts):
         loaded = _load(runtime, workflow_id, focus, large)
         if loaded is None:
             logger.warning("decide for unknown workflow", extra={"workflowId": workflow_id})
@@ -93,7 +95,7 @@ def run_decide(
             focus = ()
             continue
         return plan
-    raise ConflictError(f"workflow {workflow_id}: gave up after {_MAX_ATTEMPTS} conflicting decides")
+    raise ConflictError(f"workflow {workflow_id}: gave up after {attempts} conflicting decides")
 
 
 def _load(runtime: Runtime, workflow_id: str, focus: Sequence[str], large: bool) -> LoadedWorkflow | None:

@@ -1,0 +1,210 @@
+"""The complete function decides the workflows of the results it applies, and hands the decider what it
+cannot decide: a lost race, a decide that fails, dispatches it could not send, and a crash before any of
+that (see ``batonflow.handlers.task_batches``). Every path ends with each task dispatched exactly once."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from batonflow.model.wire import DeciderMessage, DeciderReason, ResultMessage
+from batonflow.queues.sqs import Queues, SendError
+from batonflow.service import executor
+from batonflow.store.errors import ConflictError
+from batonflow.store.executions import ExecutionStore
+from tests.support.stack import Harness
+
+TWO_STEPS = {
+    "name": "two_steps",
+    "tasks": [
+        {"name": "step", "taskReferenceName": "first"},
+        {"name": "step", "taskReferenceName": "second"},
+    ],
+}
+
+
+class Wakes:
+    """The decider messages the engine sends (the queue itself is FIFO: peeking would hide them)."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.messages: list[DeciderMessage] = []
+        send = Queues.wake
+
+        def wake(queues: Queues, messages: dict[str, DeciderMessage]) -> None:
+            self.messages.extend(messages.values())
+            send(queues, messages)
+
+        monkeypatch.setattr(Queues, "wake", wake)
+
+
+@pytest.fixture
+def wakes(monkeypatch: pytest.MonkeyPatch) -> Wakes:
+    return Wakes(monkeypatch)
+
+
+def start(harness: Harness, wakes: Wakes) -> str:
+    assert harness.api("POST", "/api/metadata/workflow?overwrite=true", TWO_STEPS).status == 200
+    workflow_id = harness.api("POST", "/api/workflow/two_steps", {}).text
+    harness.pump()
+    wakes.messages.clear()  # the start's own
+    return workflow_id
+
+
+def take_tasks(harness: Harness) -> list[dict[str, Any]]:
+    """Every task message in the queue, as an SQS-native worker takes them."""
+    url = harness.runtime.queues.task_queue_url("step")
+    messages = harness.receive_all(url)
+    for message in messages:
+        harness.runtime.sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    return [json.loads(message["Body"]) for message in messages]
+
+
+def report(harness: Harness, task: dict[str, Any]) -> None:
+    result = ResultMessage(
+        workflowInstanceId=task["workflowInstanceId"],
+        taskId=task["taskId"],
+        status="COMPLETED",
+        startTime=harness.clock(),
+    )
+    harness.runtime.sqs.send_message(QueueUrl=harness.queue_url("ResultsQueue"), MessageBody=result.to_json())
+
+
+def statuses(harness: Harness, workflow_id: str) -> list[tuple[str, str]]:
+    run = harness.api("GET", f"/api/workflow/{workflow_id}").json()
+    return [(task["referenceTaskName"], task["status"]) for task in run["tasks"]]
+
+
+def assert_acknowledged(harness: Harness) -> None:
+    assert harness.receive_all(harness.queue_url("ResultsQueue")) == []
+    assert harness.receive_all(harness.queue_url("ResultsDLQ")) == []
+
+
+def test_the_next_task_is_dispatched_by_the_function_that_applied_the_result(harness: Harness, wakes: Wakes):
+    workflow_id = start(harness, wakes)
+    [first] = take_tasks(harness)
+    report(harness, first)
+
+    harness.pump("complete")
+
+    assert [task["referenceTaskName"] for task in take_tasks(harness)] == ["second"]
+    assert wakes.messages == []  # no hop through the decider queue
+    assert statuses(harness, workflow_id) == [("first", "COMPLETED"), ("second", "SCHEDULED")]
+    assert_acknowledged(harness)
+
+
+def test_a_decide_that_loses_a_race_leaves_the_workflow_to_the_decider(
+    harness: Harness, wakes: Wakes, monkeypatch: pytest.MonkeyPatch
+):
+    workflow_id = start(harness, wakes)
+    [first] = take_tasks(harness)
+    report(harness, first)
+    commit = ExecutionStore.commit
+    lost: list[str] = []
+
+    def lose_once(store: ExecutionStore, *args: Any, **kwargs: Any) -> None:
+        if not lost:
+            lost.append("lost")
+            raise ConflictError("another decide committed first")
+        commit(store, *args, **kwargs)
+
+    monkeypatch.setattr(ExecutionStore, "commit", lose_once)
+
+    harness.pump("complete")
+
+    assert take_tasks(harness) == []
+    assert [(m.workflow_id, m.reason, m.task_ids) for m in wakes.messages] == [
+        (workflow_id, DeciderReason.TASK, [first["taskId"]])
+    ]
+    assert_acknowledged(harness)
+    harness.pump("decider")
+    assert [task["referenceTaskName"] for task in take_tasks(harness)] == ["second"]
+    assert statuses(harness, workflow_id) == [("first", "COMPLETED"), ("second", "SCHEDULED")]
+
+
+def test_dispatches_that_could_not_be_sent_are_repeated_by_the_decider_once(
+    harness: Harness, wakes: Wakes, monkeypatch: pytest.MonkeyPatch
+):
+    workflow_id = start(harness, wakes)
+    [first] = take_tasks(harness)
+    report(harness, first)
+    task_queue = harness.runtime.queues.task_queue_url("step")
+    send = Queues._send_batches
+    refused: list[str] = []
+
+    def refuse_the_task_queue_once(queues: Queues, url: str, entries: list[dict[str, Any]]) -> None:
+        if url == task_queue and not refused and getattr(queues._held, "entries", None) is None:
+            refused.append(url)
+            raise SendError("SQS refused the batch")
+        send(queues, url, entries)
+
+    monkeypatch.setattr(Queues, "_send_batches", refuse_the_task_queue_once)
+
+    harness.pump("complete")
+
+    assert refused and take_tasks(harness) == []
+    assert statuses(harness, workflow_id) == [("first", "COMPLETED"), ("second", "SCHEDULED")]  # committed
+    assert [(m.workflow_id, m.reason) for m in wakes.messages] == [(workflow_id, DeciderReason.RECOVER)]
+    assert_acknowledged(harness)
+    harness.pump("decider")
+    assert [task["referenceTaskName"] for task in take_tasks(harness)] == ["second"]
+    harness.pump()
+    assert take_tasks(harness) == []  # once
+
+
+def test_a_workflow_that_cannot_be_decided_does_not_hold_back_the_others(
+    harness: Harness, wakes: Wakes, monkeypatch: pytest.MonkeyPatch
+):
+    broken_id, healthy_id = start(harness, wakes), start(harness, wakes)
+    tasks = {task["workflowInstanceId"]: task for task in take_tasks(harness)}
+    report(harness, tasks[broken_id])
+    report(harness, tasks[healthy_id])
+    decide = executor.decide
+    failures: list[str] = []
+
+    def fail_for_the_broken_one(state: Any, now: int) -> Any:
+        if state.workflow.workflow_id == broken_id and not failures:
+            failures.append(broken_id)
+            raise RuntimeError("a bug in decide for this workflow")
+        return decide(state, now)
+
+    monkeypatch.setattr(executor, "decide", fail_for_the_broken_one)
+
+    harness.pump("complete")
+
+    assert [task["workflowInstanceId"] for task in take_tasks(harness)] == [healthy_id]
+    assert [(m.workflow_id, m.reason) for m in wakes.messages] == [(broken_id, DeciderReason.RECOVER)]
+    assert_acknowledged(harness)
+    harness.pump("decider")
+    assert [task["workflowInstanceId"] for task in take_tasks(harness)] == [broken_id]
+
+
+def test_a_crash_before_anything_reached_the_decider_is_repaired_by_the_redelivered_result(
+    harness: Harness, wakes: Wakes, monkeypatch: pytest.MonkeyPatch
+):
+    """SQS fails every send of the invocation (the dispatches, then the wake-up that would repair them),
+    so the handler fails and the result comes back: applied again as a duplicate, its workflow is decided
+    as redelivered, which repeats the outbox of the commit that was never sent."""
+    workflow_id = start(harness, wakes)
+    [first] = take_tasks(harness)
+    report(harness, first)
+    send = Queues._send_batches
+    failed_sends: list[str] = []
+
+    def fail_twice(queues: Queues, url: str, entries: list[dict[str, Any]]) -> None:
+        if len(failed_sends) < 2 and getattr(queues._held, "entries", None) is None:
+            failed_sends.append(url)
+            raise SendError("SQS is down")
+        send(queues, url, entries)
+
+    monkeypatch.setattr(Queues, "_send_batches", fail_twice)
+
+    harness.pump("complete")
+
+    assert failed_sends == [harness.runtime.queues.task_queue_url("step"), harness.queue_url("DeciderQueue")]
+    assert [task["referenceTaskName"] for task in take_tasks(harness)] == ["second"]
+    assert statuses(harness, workflow_id) == [("first", "COMPLETED"), ("second", "SCHEDULED")]
+    assert_acknowledged(harness)
+    harness.pump()
+    assert take_tasks(harness) == []  # once
