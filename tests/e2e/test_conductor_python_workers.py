@@ -54,15 +54,24 @@ def workers(api: str, *task_types: str) -> Iterator[None]:
         handler.stop_processes()
 
 
-def stopped(program: subprocess.Popen[bytes]) -> int:
-    """The worker program's exit code once it has stopped by itself; killed (and the test failed) if it
-    does not stop within ``STOP_TIMEOUT_S``."""
+def stopped(program: subprocess.Popen[bytes], stderr: Path | None = None) -> int:
+    """The worker program's exit code once it has stopped by itself. If it does not stop within
+    ``STOP_TIMEOUT_S`` the test fails with what it was doing: a program run with ``-X faulthandler`` and its
+    standard error in ``stderr`` is sent SIGABRT, which prints every thread's stack there."""
     try:
         return program.wait(STOP_TIMEOUT_S)
     except subprocess.TimeoutExpired:
-        program.kill()
-        program.wait()
-        raise
+        children = subprocess.run(
+            ["ps", "-o", "pid,stat,etime,args", "--ppid", str(program.pid)], capture_output=True, text=True
+        ).stdout
+        program.send_signal(signal.SIGABRT)
+        try:
+            program.wait(5)
+        except subprocess.TimeoutExpired:
+            program.kill()
+            program.wait()
+        output = stderr.read_text(errors="replace")[-20_000:] if stderr is not None else ""
+        pytest.fail(f"still running {STOP_TIMEOUT_S} s after it was told to stop\n{children}\n{output}")
 
 
 def simple_workflow(api: str, task_type: str, inputs: dict[str, str], **task_def: Any) -> str:
@@ -180,14 +189,19 @@ def test_readme_example_runs_a_workflow(api: str, tmp_path: Path) -> None:
             "outputParameters": {"message": "${greet.output.greeting}"},
         },
     )
-    program = subprocess.Popen(
-        [sys.executable, str(script)], cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
+    stderr = tmp_path / "stderr.txt"
+    with stderr.open("wb") as stderr_file:
+        program = subprocess.Popen(
+            [sys.executable, "-X", "faulthandler", str(script)],
+            cwd=tmp_path,
+            stdout=subprocess.DEVNULL,
+            stderr=stderr_file,
+        )
     try:
         run = wait_for_terminal(api, start(api, name, {"name": "Ada"}))
     finally:
         program.send_signal(signal.SIGINT)  # Ctrl-C
-        stopped(program)
+        stopped(program, stderr)
     assert run["status"] == "COMPLETED", run.get("reasonForIncompletion")
     assert run["output"] == {"message": "Hello, Ada"}
 
