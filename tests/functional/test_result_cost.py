@@ -173,7 +173,8 @@ def test_a_result_that_misjudges_the_attempt_is_written_from_the_attempt_it_gets
 
     harness.pump("complete")
 
-    assert dynamo_calls.operations == ["UpdateItem", "UpdateItem", "Query", "UpdateItem"]  # two tries, the decide
+    # the result's two tries, then the decide
+    assert dynamo_calls.operations == ["UpdateItem", "UpdateItem", "Query", "UpdateItem"]
     harness.pump()
     [stored] = workflow(harness, workflow_id)["tasks"]
     assert stored["status"] == "COMPLETED"
