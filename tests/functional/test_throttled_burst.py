@@ -376,6 +376,12 @@ def test_a_burst_of_starts_under_throttling_completes_every_workflow_once(
 
     assert sum(parked.values()) <= 3, parked  # a rare parked message, not a pattern
     assert len(set(ids)) == BURST
+    unfinished = [
+        (w["workflowId"], w["status"], [(t["taskId"], t["status"], t.get("pollCount")) for t in w["tasks"]])
+        for w in workflows
+        if w["status"] != "COMPLETED"
+    ]
+    assert not unfinished, (worked, unfinished)
     assert worked >= BURST  # a task message may come twice (a decide redone after a throttled send)
     assert [(w["status"], w["output"]) for w in workflows] == [
         ("COMPLETED", {"doubled": 2 * n}) for n in range(BURST)
