@@ -4,10 +4,14 @@ shows it without consuming it, and ``baton dlq redrive`` sends it back once the 
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 import pytest
 from typer.testing import CliRunner
 
 from batonflow.cli.main import app
+from batonflow.queues.sqs import Queues, SendError
 from tests.support.stack import Harness
 
 FLOW = {"name": "dlq_flow", "version": 1, "tasks": [{"name": "dlq_work", "taskReferenceName": "work"}]}
@@ -79,6 +83,39 @@ def test_a_workflow_whose_decides_kept_failing_goes_on_after_a_redrive(harness: 
     assert (task["referenceTaskName"], task["status"]) == ("work", "SCHEDULED")
     assert depth(harness, "DeciderDLQ") == 0
     assert "0 messages sent back" in baton("dlq", "redrive")[1]
+
+
+def test_a_redriven_decide_whose_commit_happened_sends_what_the_commit_recorded(
+    harness: Harness, monkeypatch
+):
+    """Every delivery commits (the first) or finds the commit done, and every send of the task fails: the
+    message is parked with its commit made and its task never sent. Sent back, it comes as a new message,
+    yet must be decided as a redelivered one (outbox repeated), or the task would wait for its timeout."""
+    assert harness.api("POST", "/api/metadata/workflow", FLOW).status == 200
+    task_queue = harness.runtime.queues.task_queue_url("dlq_work")
+    send = Queues._send_batches
+
+    def refuse_the_task_queue(queues: Queues, url: str, entries: list[dict[str, Any]]) -> None:
+        if url == task_queue:
+            raise SendError("SQS refused the batch")
+        send(queues, url, entries)
+
+    monkeypatch.setattr(Queues, "_send_batches", refuse_the_task_queue)
+    workflow_id = harness.api("POST", "/api/workflow/dlq_flow", {}).text
+    harness.pump()
+    [task] = harness.api("GET", f"/api/workflow/{workflow_id}").json()["tasks"]
+    assert task["status"] == "SCHEDULED"  # committed, never sent
+    assert depth(harness, "DeciderDLQ") == 1
+
+    monkeypatch.setattr(Queues, "_send_batches", send)
+    code, output = baton(
+        "dlq", "redrive", "--queue", str(harness.stack.resources["DeciderDLQ"].attributes["QueueName"])
+    )
+    assert code == 0, output
+    harness.pump()
+
+    [message] = harness.receive_all(task_queue)
+    assert json.loads(message["Body"])["taskId"] == task["taskId"]
 
 
 @pytest.mark.parametrize(

@@ -22,6 +22,7 @@ from rich.console import Console
 from rich.table import Table
 
 from batonflow.cli.connection import aws_errors, fail
+from batonflow.model.wire import REDRIVEN_ATTRIBUTE
 
 console = Console()
 app = typer.Typer(help="List and redrive dead-letter queues.", no_args_is_help=True)
@@ -122,7 +123,11 @@ def move_back(sqs: Any, queues: DeadLetters) -> int:
     while batch := _receive(sqs, queues.dlq_url, 10, 60):
         entries = []
         for index, message in enumerate(batch):
-            entry: dict[str, Any] = {"Id": str(index), "MessageBody": message["Body"]}
+            entry: dict[str, Any] = {
+                "Id": str(index),
+                "MessageBody": message["Body"],
+                "MessageAttributes": {REDRIVEN_ATTRIBUTE: {"DataType": "String", "StringValue": "true"}},
+            }
             if queues.fifo:
                 entry["MessageGroupId"] = message["Attributes"]["MessageGroupId"]
                 entry["MessageDeduplicationId"] = uuid.uuid4().hex

@@ -15,6 +15,7 @@ from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor, proce
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from batonflow.handlers import initialised
+from batonflow.handlers import redelivered as redelivered_record
 from batonflow.handlers.observability import instrument, logger
 from batonflow.model.wire import DeciderMessage, DeciderReason
 from batonflow.service.executor import run_decide
@@ -49,7 +50,7 @@ def _focus(event: dict[str, Any]) -> dict[str, _Focus]:
             continue  # refused by the record handler
         # a sweep means a wake-up was lost, perhaps with the effects of the commit that asked for it
         redelivered = message.reason in (DeciderReason.SWEEP, DeciderReason.RECOVER)
-        redelivered |= int(record.attributes.approximate_receive_count or "1") > 1
+        redelivered |= redelivered_record(record)
         this = _Focus(list(message.task_ids), message.large, redelivered)
         if message.workflow_id in focus:
             focus[message.workflow_id].merge(this)

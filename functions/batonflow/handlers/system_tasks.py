@@ -12,7 +12,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from batonflow.errors import NotFoundError
-from batonflow.handlers import initialised
+from batonflow.handlers import initialised, redelivered
 from batonflow.handlers.observability import instrument, logger
 from batonflow.handlers.task_batches import process_then_wake
 from batonflow.model import Task
@@ -48,7 +48,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
                 return runner.run(
                     message,
                     worker_id=context.function_name,
-                    redelivered=int(record.attributes.approximate_receive_count or "1") > 1,
+                    redelivered=redelivered(record),
                     budget_ms=budget_ms,
                 )
             except NotFoundError as error:

@@ -35,6 +35,7 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from botocore.exceptions import ClientError
 
+from batonflow.handlers import redelivered as redelivered_record
 from batonflow.handlers.observability import logger
 from batonflow.model import Task
 from batonflow.model.wire import DeciderMessage, DeciderReason
@@ -76,7 +77,7 @@ def _process(
         task = handle(record)
         if task is not None and task.workflow_instance_id:
             changed.append((task.workflow_instance_id, task.task_id, task.seq))
-            if int(record.attributes.approximate_receive_count or "1") > 1:
+            if redelivered_record(record):
                 redelivered.add(task.workflow_instance_id)
 
     response = process_partial_response(

@@ -28,6 +28,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from batonflow.model.base import empty_list
 
 MAX_SQS_DELAY_SECONDS = 900
+REDRIVEN_ATTRIBUTE = "batonRedriven"
+"""Message attribute ``baton dlq redrive`` puts on what it sends back from a dead-letter queue. The message
+failed there, perhaps after its commit, but comes back as a new one (receive count 1): the functions treat
+it as redelivered, so its commit's outbox is repeated."""
 QUEUE_PREFIX_ENV = "BATON_QUEUE_PREFIX"
 RESULTS_QUEUE_ENV = "BATON_RESULTS_QUEUE_URL"
 """The two variables a worker needs besides AWS's own (engine functions read them too)."""
