@@ -16,10 +16,6 @@ tests, which import handlers again for every stack, then run with the collector 
 
 import gc
 
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
-
-from batonflow.model.wire import REDRIVEN_ATTRIBUTE
-
 _paused = gc.isenabled()
 if _paused:
     gc.disable()
@@ -32,11 +28,3 @@ def initialised() -> None:
         _paused = False
         gc.freeze()
         gc.enable()
-
-
-def redelivered(record: SQSRecord) -> bool:
-    """Whether the message may have been handled before, perhaps up to a crash after its commit: received
-    before, or sent back from a dead-letter queue by ``baton dlq redrive``."""
-    if int(record.attributes.approximate_receive_count or "1") > 1:
-        return True
-    return REDRIVEN_ATTRIBUTE in (record.raw_event.get("messageAttributes") or {})

@@ -15,8 +15,8 @@ from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor, proce
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from batonflow.handlers import initialised
-from batonflow.handlers import redelivered as redelivered_record
 from batonflow.handlers.observability import instrument, logger
+from batonflow.handlers.redelivery import redelivered as redelivered_record
 from batonflow.model.wire import DeciderMessage, DeciderReason
 from batonflow.service.executor import run_decide
 from batonflow.service.runtime import Runtime

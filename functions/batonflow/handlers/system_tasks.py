@@ -12,8 +12,9 @@ from typing import Any
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from batonflow.errors import NotFoundError
-from batonflow.handlers import initialised, redelivered
+from batonflow.handlers import initialised
 from batonflow.handlers.observability import instrument, logger
+from batonflow.handlers.redelivery import redelivered
 from batonflow.handlers.task_batches import process_then_wake
 from batonflow.model import Task
 from batonflow.model.wire import TaskMessage

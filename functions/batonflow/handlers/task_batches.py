@@ -35,8 +35,8 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from botocore.exceptions import ClientError
 
-from batonflow.handlers import redelivered as redelivered_record
 from batonflow.handlers.observability import logger
+from batonflow.handlers.redelivery import redelivered as redelivered_record
 from batonflow.model import Task
 from batonflow.model.wire import DeciderMessage, DeciderReason
 from batonflow.queues.sqs import SendError, wake_messages
