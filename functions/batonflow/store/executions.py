@@ -62,6 +62,7 @@ from batonflow.store.layout import (
     task_mutable_values,
     task_sk,
     wake_shard,
+    workflow_id_in,
     workflow_pk,
 )
 from batonflow.store.payloads import MAX_PAYLOAD_BYTES, Payloads, is_reference
@@ -319,20 +320,23 @@ class ExecutionStore:
             {"PK": s(workflow_pk(workflow_id)), "SK": s(task_sk(task_id))}
             for task_id in dict.fromkeys(task_ids)
         ]
-        tasks: list[Task] = []
         stamps: dict[str, str] = {}
+        tasks = [self._loaded_task(_read_task(item, stamps)) for item in self._batch_get(keys)]
+        return tasks, stamps
+
+    def _batch_get(self, keys: list[Item], projection: dict[str, str] | None = None) -> Iterable[Item]:
+        """The items of ``keys`` that exist (BatchGetItem, consistent, 100 keys a call, unprocessed keys
+        asked again); ``projection``: only these attributes, by placeholder (``{"#s": "status"}``)."""
         for start in range(0, len(keys), _BATCH_GET):
-            pending: dict[str, Any] = {
-                self._table: {"Keys": keys[start : start + _BATCH_GET], "ConsistentRead": True}
-            }
+            request: dict[str, Any] = {"Keys": keys[start : start + _BATCH_GET], "ConsistentRead": True}
+            if projection:
+                request["ProjectionExpression"] = ", ".join(projection)
+                request["ExpressionAttributeNames"] = projection
+            pending: dict[str, Any] = {self._table: request}
             while pending:
                 response = self._client.batch_get_item(RequestItems=pending)
-                tasks.extend(
-                    self._loaded_task(_read_task(item, stamps))
-                    for item in response["Responses"].get(self._table, [])
-                )
+                yield from response["Responses"].get(self._table, [])
                 pending = response.get("UnprocessedKeys") or {}
-        return tasks, stamps
 
     def get_task(self, workflow_id: str, task_id: str) -> Task | None:
         response = self._client.get_item(
@@ -355,7 +359,7 @@ class ExecutionStore:
             }
             while True:
                 response = self._client.query(**kwargs)
-                found.extend((get_s(i, "PK") or "").removeprefix("WF#") for i in response.get("Items", []))
+                found.extend(workflow_id_in(i) for i in response.get("Items", []))
                 if not response.get("LastEvaluatedKey"):
                     break
                 kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
@@ -771,8 +775,7 @@ class ExecutionStore:
             while True:
                 response = self._client.query(**kwargs)
                 found.extend(
-                    (get_n(item, "createTime"), (get_s(item, "PK") or "").removeprefix("WF#"))
-                    for item in response.get("Items", [])
+                    (get_n(item, "createTime"), workflow_id_in(item)) for item in response.get("Items", [])
                 )
                 if not response.get("LastEvaluatedKey"):
                     break
@@ -797,7 +800,7 @@ class ExecutionStore:
         found: list[str] = []
         while True:
             response = self._client.query(**kwargs)
-            found.extend((get_s(item, "PK") or "").removeprefix("WF#") for item in response.get("Items", []))
+            found.extend(workflow_id_in(item) for item in response.get("Items", []))
             if not response.get("LastEvaluatedKey"):
                 return found
             kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
@@ -871,7 +874,7 @@ class ExecutionStore:
         while True:
             response = self._client.query(**kwargs)
             for item in response.get("Items", []):
-                yield get_n(item, "createTime"), (get_s(item, "PK") or "").removeprefix("WF#")
+                yield get_n(item, "createTime"), workflow_id_in(item)
             if not response.get("LastEvaluatedKey"):
                 return
             kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
@@ -879,24 +882,27 @@ class ExecutionStore:
     def load_headers(self, workflow_ids: Iterable[str]) -> dict[str, Workflow]:
         """The workflows (without tasks) of the given ids, by id (BatchGetItem, consistent); missing ids
         are left out."""
-        keys = [
-            {"PK": s(workflow_pk(workflow_id)), "SK": s(HEADER_SK)}
-            for workflow_id in dict.fromkeys(workflow_ids)
-        ]
         found: dict[str, Workflow] = {}
-        for start in range(0, len(keys), _BATCH_GET):
-            pending: dict[str, Any] = {
-                self._table: {"Keys": keys[start : start + _BATCH_GET], "ConsistentRead": True}
-            }
-            while pending:
-                response = self._client.batch_get_item(RequestItems=pending)
-                for item in response["Responses"].get(self._table, []):
-                    if not self._live(item):
-                        continue
-                    workflow = self._loaded_header(item).workflow
-                    found[workflow.workflow_id or ""] = workflow
-                pending = response.get("UnprocessedKeys") or {}
+        for item in self._batch_get(_header_keys(workflow_ids)):
+            if self._live(item):
+                workflow = self._loaded_header(item).workflow
+                found[workflow.workflow_id or ""] = workflow
         return found
+
+    def statuses(self, workflow_ids: Iterable[str]) -> dict[str, WorkflowStatus]:
+        """The status of each workflow of the given ids that exists, reading nothing else of the headers:
+        for a watcher of many workflows, whose polls should cost the store as little as they can."""
+        projection = {"#pk": "PK", "#status": "status"}
+        return {
+            workflow_id_in(item): WorkflowStatus(get_s(item, "status"))
+            for item in self._batch_get(_header_keys(workflow_ids), projection)
+        }
+
+
+def _header_keys(workflow_ids: Iterable[str]) -> list[Item]:
+    return [
+        {"PK": s(workflow_pk(workflow_id)), "SK": s(HEADER_SK)} for workflow_id in dict.fromkeys(workflow_ids)
+    ]
 
 
 def _created_filter(created: tuple[int | None, int | None], names: dict[str, str], values: Item) -> str:

@@ -110,6 +110,11 @@ def workflow_pk(workflow_id: str) -> str:
     return f"WF#{workflow_id}"
 
 
+def workflow_id_in(item: Item) -> str:
+    """The workflow id of an item of a workflow's partition (the inverse of :func:`workflow_pk`)."""
+    return (get_s(item, "PK") or "").removeprefix("WF#")
+
+
 def task_sk(task_id: str) -> str:
     return f"{TASK_SK_PREFIX}{task_id}"
 
