@@ -4,6 +4,7 @@ DynamoDB calls are applied one at a time."""
 from __future__ import annotations
 
 import contextlib
+import copy
 import json
 import threading
 from collections.abc import Iterator
@@ -15,6 +16,8 @@ import pytest
 from moto import mock_aws
 from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.models.table import Table
+from moto.dynamodb.parsing import validators
+from moto.dynamodb.parsing.expressions import UpdateExpressionParser
 from moto.dynamodb.responses import DynamoHandler, DynamoResult
 
 from batonflow.emulator import moto_speedups
@@ -252,3 +255,80 @@ def test_a_query_of_one_partition_answers_as_the_table_wide_one(
     }
     assert reads_before_the_generic_query == 0
     assert whole_table_reads == [TABLE]
+
+
+_UPDATES: list[dict[str, Any]] = [
+    {"UpdateExpression": "SET n = n + :one, #l = list_append(#l, :more)"},
+    {"UpdateExpression": "SET n = n + :one, #l = list_append(#l, :more)"},  # parsed before: a fresh tree
+    {"UpdateExpression": "SET #m.k = :tags, fresh = if_not_exists(fresh, :one) REMOVE #none"},
+    {"UpdateExpression": "ADD hits :one, #m.k :tags DELETE #m.nums :two"},
+    {"UpdateExpression": "SET #l[0] = :word, #m.deeper = :empty"},
+    {"UpdateExpression": "SET #t = :word", "ConditionExpression": "attribute_not_exists(PK)"},
+    {"UpdateExpression": "SET n = n +"},
+    {"UpdateExpression": "SET a = :one SET b = :one"},
+    {"UpdateExpression": "SET #m.k = :tags, #m.k = :word"},
+    {"UpdateExpression": "SET n = :missing"},
+    {"UpdateExpression": "SET SK = :word"},
+    {"UpdateExpression": "ADD #t :one"},
+    {"UpdateExpression": "SET n = n + :one, #l = list_append(#l, :more)", "Key": {"SK": {"S": "new"}}},
+    {
+        "UpdateExpression": "SET n = if_not_exists(n, :one), #l = list_append(:more, :more)",
+        "Key": {"SK": {"S": "new"}},
+    },
+]
+"""Update calls, valid and not, some more than once: each answers (item or error) as moto's own parse does."""
+
+
+def _apply_updates(client: Any) -> list[Any]:
+    _create_table(client)
+    client.put_item(TableName=TABLE, Item=ITEM)
+    names = {"#m": "map", "#none": "none", "#l": "list", "#t": "text"}
+    values = {
+        ":one": {"N": "1"},
+        ":two": {"NS": ["2"]},
+        ":more": {"L": [{"S": "b"}]},
+        ":tags": {"SS": ["z"]},
+        ":word": {"S": "w"},
+        ":empty": {"M": {}},
+    }
+    outcomes: list[Any] = []
+    for update in _UPDATES:
+        expression = update["UpdateExpression"]
+        key = {"PK": ITEM["PK"], "SK": ITEM["SK"], **update.get("Key", {})}
+        call = {k: v for k, v in update.items() if k != "Key"}
+        call["ExpressionAttributeNames"] = {k: v for k, v in names.items() if k in expression}
+        call["ExpressionAttributeValues"] = {k: v for k, v in values.items() if k in expression}
+        call = {k: v for k, v in call.items() if v}
+        try:
+            outcomes.append(
+                client.update_item(TableName=TABLE, Key=key, ReturnValues="ALL_NEW", **call)["Attributes"]
+            )
+        except client.exceptions.ClientError as error:
+            outcomes.append(error.response["Error"])
+    outcomes.append(client.scan(TableName=TABLE)["Items"])
+    return outcomes
+
+
+def test_update_expressions_parsed_once_answer_as_moto_parsing_each_time(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for key, value in {
+        "AWS_ACCESS_KEY_ID": "x",
+        "AWS_SECRET_ACCESS_KEY": "x",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }.items():
+        monkeypatch.setenv(key, value)
+    moto_speedups.install()
+    with monkeypatch.context() as unpatched:
+        unpatched.setattr(UpdateExpressionParser, "make", moto_speedups._parse_update_expression)
+        unpatched.setattr(validators, "deepcopy", copy.deepcopy)
+        with mock_aws():
+            expected = _apply_updates(boto3.client("dynamodb"))
+    parsed_before = moto_speedups._pickled_tree.cache_info()
+
+    with mock_aws():
+        outcomes = _apply_updates(boto3.client("dynamodb"))
+
+    assert outcomes == expected
+    assert sum(isinstance(outcome, dict) and "Code" in outcome for outcome in outcomes) == 8
+    assert moto_speedups._pickled_tree.cache_info().hits > parsed_before.hits
