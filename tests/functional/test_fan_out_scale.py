@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from batonflow.handlers import task_batches
 from batonflow.model.wire import ResultMessage, TaskMessage
+from batonflow.service import deciding
 from tests.support.stack import Harness, moto_harness
 
 WORKFLOW = {
@@ -64,7 +64,7 @@ class ReadCounter:
 def run_fan_out(harness: Harness, monkeypatch: pytest.MonkeyPatch, branches: int) -> tuple[dict, ReadCounter]:
     counter = ReadCounter()
     harness.runtime.executions._client.meta.events.register("after-call.dynamodb", counter.after_call)
-    real_run_decide = task_batches.run_decide
+    real_run_decide = deciding.run_decide
 
     def counted_run_decide(*args: Any, **kwargs: Any) -> Any:
         counter.current = 0
@@ -75,7 +75,7 @@ def run_fan_out(harness: Harness, monkeypatch: pytest.MonkeyPatch, branches: int
 
     # decides run in the decider and where results are applied (the complete function)
     monkeypatch.setattr(harness.handlers["decider"], "run_decide", counted_run_decide)
-    monkeypatch.setattr(task_batches, "run_decide", counted_run_decide)
+    monkeypatch.setattr(deciding, "run_decide", counted_run_decide)
     assert harness.api("POST", "/api/metadata/workflow", WORKFLOW).status == 200
     items = [{"n": i} for i in range(branches)]
     workflow_id = harness.api("POST", "/api/workflow/fan_out", {"items": items}).text

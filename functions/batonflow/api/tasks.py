@@ -50,7 +50,7 @@ def task_router(runtime: Runtime) -> Router:
 
     def apply(body: Any) -> tasks.ResultOutcome:
         outcome = tasks.apply_result(runtime, _result_message(body))
-        tasks.wake_decider(runtime, outcome)
+        tasks.decide_after(runtime, outcome)
         return outcome
 
     @router.get("/api/tasks/poll/batch/<task_type>")

@@ -52,6 +52,10 @@ _CHILD_STATUS = {
 }
 
 
+class PlanTooLarge(Exception):
+    """A decide's plan creates more attempts than its caller may write (nothing was written)."""
+
+
 def run_decide(
     runtime: Runtime,
     workflow_id: str,
@@ -60,6 +64,7 @@ def run_decide(
     large: bool = False,
     redelivered: bool = False,
     attempts: int = _MAX_ATTEMPTS,
+    max_new_tasks: int | None = None,
 ) -> Plan | None:
     """Decide once for a workflow and apply the plan; returns the applied plan (None: unknown workflow).
 
@@ -68,6 +73,7 @@ def run_decide(
     them, or for a redelivered message (a crash may have left a JOIN count behind), the whole workflow
     is loaded. ``large``: the sender knows the workflow is large, so its header is read alone.
     ``attempts``: how many lost races to decide again after before raising ConflictError.
+    ``max_new_tasks``: raise PlanTooLarge, before writing anything, for a plan creating more attempts.
     """
     focus = () if redelivered else tuple(task_ids)
     token = uuid.uuid4().hex
@@ -85,6 +91,8 @@ def run_decide(
         if plan.is_empty and plan.wake_at == loaded.header.wake_at:
             _release_slots(runtime, loaded, plan, task_ids, now)
             return plan
+        if max_new_tasks is not None and len(plan.new_tasks) > max_new_tasks:
+            raise PlanTooLarge(f"the plan creates {len(plan.new_tasks)} attempts, more than {max_new_tasks}")
         try:
             commit(runtime, loaded, plan, now, token=token, finished=task_ids)
         except ConflictError:

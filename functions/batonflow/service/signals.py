@@ -52,7 +52,7 @@ def signal(runtime: Runtime, workflow_id: str, status: str, output: dict[str, An
 
 
 def signal_sync(runtime: Runtime, workflow_id: str, status: str, output: dict[str, Any]) -> dict[str, Any]:
-    """As :func:`signal`, then answer the signalled workflow's run once the decider has reacted (at most
+    """As :func:`signal`, then answer the signalled workflow's run once it has been decided (at most
     ``SYNC_WAIT_S``). NotFoundError when nothing blocks it."""
     loaded = _load(runtime, workflow_id)
     if _signal(runtime, loaded.workflow, status, output) is None:

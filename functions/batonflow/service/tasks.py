@@ -1,9 +1,10 @@
 """Worker-facing task operations: poll (REST workers), apply a result (REST and SQS-native), read a task.
 
 Applying a result is a single conditional write on the task item (``status IN (SCHEDULED, IN_PROGRESS)``):
-a late or duplicate result finds the attempt finished and changes nothing. The caller then wakes the
+a late or duplicate result finds the attempt finished and changes nothing. The caller then decides the
+workflow where the result landed (:func:`decide_after`, ``batonflow.service.deciding``) or wakes the
 decider — always, even for a duplicate, because the first delivery may have died between its write and
-its wake-up; a decide over an unchanged workflow is a cheap no-op.
+its decide; a decide over an unchanged workflow is a cheap no-op.
 
 A finishing result (COMPLETED, FAILED...) reads nothing: the write returns the attempt, and on a failed
 condition the attempt as it is, which tells a finished attempt (ALREADY_DONE) from a missing one (not
@@ -45,6 +46,7 @@ from batonflow.engine.timeouts import task_deadline
 from batonflow.errors import BadRequestError, NotFoundError, PayloadTooLargeError
 from batonflow.model import Task, TaskStatus, Workflow
 from batonflow.model.wire import DeciderReason, ResultMessage, TaskMessage, TimerKind, TimerMessage
+from batonflow.queues.sqs import wake_messages
 from batonflow.service.dispatch import dispatch
 from batonflow.service.runtime import Runtime
 from batonflow.store.payloads import MAX_PAYLOAD_BYTES
@@ -241,13 +243,32 @@ def _is_polled(task: Task) -> bool:
     return operator_for(task.workflow_task.type if task.workflow_task else task.task_type or "").is_worker
 
 
-def wake_decider(runtime: Runtime, outcome: ResultOutcome) -> None:
-    """Tell the decider about an applied result, if it has something to decide."""
-    if outcome.wakes_decider:
-        task = outcome.task
-        runtime.queues.wake_for_tasks(
-            [(task.workflow_instance_id, task.task_id, task.seq)], DeciderReason.TASK
-        )
+MAX_NEW_TASKS_IN_REQUEST = 100
+"""The most attempts a decide inside an API request may create (about a second of writes); a wider plan,
+such as a large fork's, is left to the decider function, which has minutes, where API Gateway waits 29 s."""
+
+
+def decide_after(runtime: Runtime, outcome: ResultOutcome) -> None:
+    """Decide the workflow of a result applied through the API, here, as Conductor does on a task update
+    (see ``batonflow.service.deciding``), if it has something to decide.
+
+    A duplicate (ALREADY_DONE: a worker sending its update again after no answer) is decided as a
+    redelivered message is, its last commit's outbox repeated: the first request may have died after that
+    commit and before its dispatches.
+    """
+    # imported here: the executor applies results (a child workflow's end) through this module
+    from batonflow.service.deciding import decide_here
+
+    if not outcome.wakes_decider:
+        return
+    task = outcome.task
+    workflow_id = task.workflow_instance_id
+    decide_here(
+        runtime,
+        wake_messages([(workflow_id, task.task_id, task.seq)], DeciderReason.TASK),
+        {workflow_id} if outcome.applied == Applied.ALREADY_DONE else set(),
+        max_new_tasks=MAX_NEW_TASKS_IN_REQUEST,
+    )
 
 
 def pending_task(workflow: Workflow, reference: str) -> Task | None:
@@ -288,10 +309,11 @@ def update_by_reference_sync(
     *,
     worker_id: str | None,
 ) -> Workflow:
-    """As :func:`update_by_reference`, then answer the workflow once the decider has reacted.
+    """As :func:`update_by_reference`, then answer the workflow once it has been decided.
 
-    Conductor decides inside the request; here the decide runs in the decider function, so the request
-    waits (at most ``SYNC_WAIT_S``) until the header's version moves past the one read before the update.
+    The update decides in the request, as Conductor does; when it hands the workflow to the decider
+    function instead (a plan too wide for a request, a lost race), the request waits (at most
+    ``SYNC_WAIT_S``) until the header's version moves past the one read before the update.
     Raises NotFoundError when there is no open task of that reference.
     """
     parse_status(status, allow_timed_out=False)
@@ -337,7 +359,7 @@ def apply_to_reference(
         workerId=worker_id,
     )
     outcome = apply_result(runtime, result, seen=task)
-    wake_decider(runtime, outcome)
+    decide_after(runtime, outcome)
     return outcome
 
 
