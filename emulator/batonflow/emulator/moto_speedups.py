@@ -18,9 +18,10 @@ engine makes. Written so it could be offered to moto as a fast path of its JSON 
 placeholders, then to apply it) and deep-copies the tree before validating it, each time: some 1.5 ms of
 an UpdateItem, the call the engine makes most (a result, a header commit), while the engine sends the same
 few expressions over and over. :func:`install` keeps each expression's parsed tree pickled and hands every
-caller a fresh tree unpickled from it, and copies a parsed tree by pickle rather than ``deepcopy`` (a
-tenth of the time). Each caller still gets a tree of its own to change, so answers and errors are moto's
-(``tests/functional/test_moto_speedups.py`` compares them, expression by expression).
+caller a fresh tree unpickled from it (a seventh of a parse), and copies a parsed tree by pickle rather
+than ``deepcopy`` (a fifth of the time). Each caller still gets a tree of its own to change, so answers
+and errors are moto's (``tests/functional/test_moto_speedups.py`` compares them, expression by
+expression).
 
 **A Query reads its partition.** moto answers every Query, even one naming a single partition of the
 table, from ``Table.all_items()``: every item of the table, sorted. A workflow's load is one Query of its
@@ -75,8 +76,8 @@ _ONE_CALL_AT_A_TIME = threading.Lock()
 
 
 def install() -> None:
-    """Serve DynamoDB item calls through the fast path, Queries from their partition, one call at a time,
-    in every moto of this process (idempotent)."""
+    """Serve DynamoDB item calls through the fast path, update expressions parsed once, Queries from their
+    partition, one call at a time, in every moto of this process (idempotent)."""
     DynamoResult.execute_result = _execute_result  # type: ignore[method-assign]
     UpdateExpressionParser.make = staticmethod(_parsed_once)  # type: ignore[method-assign,assignment]
     validators.deepcopy = _copy  # type: ignore[attr-defined]

@@ -890,12 +890,14 @@ class ExecutionStore:
         return found
 
     def statuses(self, workflow_ids: Iterable[str]) -> dict[str, WorkflowStatus]:
-        """The status of each workflow of the given ids that exists, reading nothing else of the headers:
-        for a watcher of many workflows, whose polls should cost the store as little as they can."""
-        projection = {"#pk": "PK", "#status": "status"}
+        """The status of each workflow of the given ids that exists (and is within its retention), reading
+        nothing else of the headers: for a watcher of many workflows, whose polls should cost the store as
+        little as they can."""
+        projection = {"#pk": "PK", "#status": "status", "#expires": EXPIRES_AT}
         return {
             workflow_id_in(item): WorkflowStatus(get_s(item, "status"))
             for item in self._batch_get(_header_keys(workflow_ids), projection)
+            if self._live(item)
         }
 
 
