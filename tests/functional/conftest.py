@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.support.sends import Wakes
 from tests.support.stack import Harness, moto_harness
 
 
@@ -11,4 +12,10 @@ def harness(monkeypatch: pytest.MonkeyPatch):
         yield stack
 
 
-__all__ = ["Harness"]
+@pytest.fixture
+def wakes(monkeypatch: pytest.MonkeyPatch) -> Wakes:
+    """The decider wake-ups the engine sends during the test."""
+    return Wakes(monkeypatch)
+
+
+__all__ = ["Harness", "Wakes"]

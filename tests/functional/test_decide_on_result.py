@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
-from batonflow.model.wire import DeciderMessage, DeciderReason, ResultMessage
-from batonflow.queues.sqs import Queues, SendError
+from batonflow.model.wire import DeciderReason, ResultMessage
 from batonflow.service import executor
 from batonflow.store.errors import ConflictError
 from batonflow.store.executions import ExecutionStore
+from tests.support.sends import Wakes, refuse_sends
 from tests.support.stack import Harness
 
 TWO_STEPS = {
@@ -23,25 +23,6 @@ TWO_STEPS = {
         {"name": "step", "taskReferenceName": "second"},
     ],
 }
-
-
-class Wakes:
-    """The decider messages the engine sends (the queue itself is FIFO: peeking would hide them)."""
-
-    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        self.messages: list[DeciderMessage] = []
-        send = Queues.wake
-
-        def wake(queues: Queues, messages: dict[str, DeciderMessage]) -> None:
-            self.messages.extend(messages.values())
-            send(queues, messages)
-
-        monkeypatch.setattr(Queues, "wake", wake)
-
-
-@pytest.fixture
-def wakes(monkeypatch: pytest.MonkeyPatch) -> Wakes:
-    return Wakes(monkeypatch)
 
 
 def start(harness: Harness, wakes: Wakes) -> str:
@@ -129,17 +110,7 @@ def test_dispatches_that_could_not_be_sent_are_repeated_by_the_decider_once(
     workflow_id = start(harness, wakes)
     [first] = take_tasks(harness)
     report(harness, first)
-    task_queue = harness.runtime.queues.task_queue_url("step")
-    send = Queues._send_batches
-    refused: list[str] = []
-
-    def refuse_the_task_queue_once(queues: Queues, url: str, entries: list[dict[str, Any]]) -> None:
-        if url == task_queue and not refused and getattr(queues._held, "entries", None) is None:
-            refused.append(url)
-            raise SendError("SQS refused the batch")
-        send(queues, url, entries)
-
-    monkeypatch.setattr(Queues, "_send_batches", refuse_the_task_queue_once)
+    refused = refuse_sends(monkeypatch, times=1, url=harness.runtime.queues.task_queue_url("step"))
 
     harness.pump("complete")
 
@@ -189,16 +160,7 @@ def test_a_crash_before_anything_reached_the_decider_is_repaired_by_the_redelive
     workflow_id = start(harness, wakes)
     [first] = take_tasks(harness)
     report(harness, first)
-    send = Queues._send_batches
-    failed_sends: list[str] = []
-
-    def fail_twice(queues: Queues, url: str, entries: list[dict[str, Any]]) -> None:
-        if len(failed_sends) < 2 and getattr(queues._held, "entries", None) is None:
-            failed_sends.append(url)
-            raise SendError("SQS is down")
-        send(queues, url, entries)
-
-    monkeypatch.setattr(Queues, "_send_batches", fail_twice)
+    failed_sends = refuse_sends(monkeypatch, times=2)
 
     harness.pump("complete")
 

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from batonflow.model.wire import DeciderMessage, DeciderReason
-from batonflow.queues.sqs import Queues, SendError
+from batonflow.model.wire import DeciderReason
 from batonflow.service import tasks
+from tests.support.sends import Wakes, refuse_sends
 from tests.support.stack import Harness
 
 TWO_STEPS = {
@@ -39,25 +39,11 @@ THEN_A_FORK = {
 }
 
 
-@pytest.fixture
-def wakes(monkeypatch: pytest.MonkeyPatch) -> list[DeciderMessage]:
-    """The decider messages the engine sends (the queue itself is FIFO: peeking would hide them)."""
-    sent: list[DeciderMessage] = []
-    wake = Queues.wake
-
-    def recorded(queues: Queues, messages: dict[str, DeciderMessage]) -> None:
-        sent.extend(messages.values())
-        wake(queues, messages)
-
-    monkeypatch.setattr(Queues, "wake", recorded)
-    return sent
-
-
-def start(harness: Harness, wakes: list[DeciderMessage], definition: dict[str, Any]) -> str:
+def start(harness: Harness, wakes: Wakes, definition: dict[str, Any]) -> str:
     assert harness.api("POST", "/api/metadata/workflow?overwrite=true", definition).status == 200
     workflow_id = harness.api("POST", f"/api/workflow/{definition['name']}", {}).text
     harness.pump()
-    wakes.clear()  # the start's own
+    wakes.messages.clear()  # the start's own
     return workflow_id
 
 
@@ -82,20 +68,20 @@ def statuses(harness: Harness, workflow_id: str) -> list[tuple[str, str]]:
     return [(task["referenceTaskName"], task["status"]) for task in run["tasks"]]
 
 
-def test_an_update_dispatches_the_next_task_before_it_answers(harness: Harness, wakes: list[DeciderMessage]):
+def test_an_update_dispatches_the_next_task_before_it_answers(harness: Harness, wakes: Wakes):
     workflow_id = start(harness, wakes, TWO_STEPS)
     [first] = poll(harness)
 
     response = harness.api("POST", "/api/tasks", completed(first))
 
     assert response.status == 200 and response.text == first["taskId"]
-    assert wakes == []  # no hop through the decider queue
+    assert wakes.messages == []  # no hop through the decider queue
     assert statuses(harness, workflow_id) == [("first", "COMPLETED"), ("second", "SCHEDULED")]
     assert [task["referenceTaskName"] for task in poll(harness)] == ["second"]
 
 
 def test_a_synchronous_update_by_reference_answers_the_workflow_as_decided_without_waiting(
-    harness: Harness, wakes: list[DeciderMessage], monkeypatch: pytest.MonkeyPatch
+    harness: Harness, wakes: Wakes, monkeypatch: pytest.MonkeyPatch
 ):
     workflow_id = start(harness, wakes, TWO_STEPS)
     waits: list[float] = []
@@ -113,7 +99,7 @@ def test_a_synchronous_update_by_reference_answers_the_workflow_as_decided_witho
 
 
 def test_a_plan_wider_than_a_request_may_write_is_left_to_the_decider(
-    harness: Harness, wakes: list[DeciderMessage], monkeypatch: pytest.MonkeyPatch
+    harness: Harness, wakes: Wakes, monkeypatch: pytest.MonkeyPatch
 ):
     monkeypatch.setattr(tasks, "MAX_NEW_TASKS_IN_REQUEST", 2)  # the fork, its two branches and the join: 4
     workflow_id = start(harness, wakes, THEN_A_FORK)
@@ -122,7 +108,7 @@ def test_a_plan_wider_than_a_request_may_write_is_left_to_the_decider(
     assert harness.api("POST", "/api/tasks", completed(first)).status == 200
 
     assert statuses(harness, workflow_id) == [("first", "COMPLETED")]  # nothing of the plan written
-    assert [(m.workflow_id, m.reason, m.task_ids) for m in wakes] == [
+    assert [(m.workflow_id, m.reason, m.task_ids) for m in wakes.messages] == [
         (workflow_id, DeciderReason.TASK, [first["taskId"]])
     ]
     harness.pump("decider")
@@ -130,23 +116,14 @@ def test_a_plan_wider_than_a_request_may_write_is_left_to_the_decider(
 
 
 def test_an_update_sent_again_after_a_failed_answer_gets_the_dispatches_its_first_request_committed(
-    harness: Harness, wakes: list[DeciderMessage], monkeypatch: pytest.MonkeyPatch
+    harness: Harness, wakes: Wakes, monkeypatch: pytest.MonkeyPatch
 ):
     """SQS fails every send of the first request (the dispatch, then the wake-up that would repair it), so
     it answers 500 after its commit; the worker sends the update again, and that request, finding the
     result applied, repeats the commit's outbox: the next task arrives, once."""
     workflow_id = start(harness, wakes, TWO_STEPS)
     [first] = poll(harness)
-    send = Queues._send_batches
-    failed_sends: list[str] = []
-
-    def fail_twice(queues: Queues, url: str, entries: list[dict[str, Any]]) -> None:
-        if len(failed_sends) < 2 and getattr(queues._held, "entries", None) is None:
-            failed_sends.append(url)
-            raise SendError("SQS is down")
-        send(queues, url, entries)
-
-    monkeypatch.setattr(Queues, "_send_batches", fail_twice)
+    refuse_sends(monkeypatch, times=2)
 
     assert harness.api("POST", "/api/tasks", completed(first)).status == 500
     assert statuses(harness, workflow_id) == [("first", "COMPLETED"), ("second", "SCHEDULED")]  # committed
@@ -155,6 +132,8 @@ def test_an_update_sent_again_after_a_failed_answer_gets_the_dispatches_its_firs
     assert harness.api("POST", "/api/tasks", completed(first)).status == 200
 
     assert [task["referenceTaskName"] for task in poll(harness)] == ["second"]
-    assert [(m.workflow_id, m.reason) for m in wakes] == [(workflow_id, DeciderReason.RECOVER)]  # refused
+    assert [(m.workflow_id, m.reason) for m in wakes.messages] == [
+        (workflow_id, DeciderReason.RECOVER)
+    ]  # refused
     harness.pump()
     assert poll(harness) == []  # once

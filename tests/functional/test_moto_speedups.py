@@ -49,6 +49,16 @@ def _create_table(client: Any, keys: tuple[str, ...] = ("PK", "SK")) -> None:
     )
 
 
+def fake_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    """What boto3 needs to build a client for ``mock_aws``."""
+    for key, value in {
+        "AWS_ACCESS_KEY_ID": "x",
+        "AWS_SECRET_ACCESS_KEY": "x",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }.items():
+        monkeypatch.setenv(key, value)
+
+
 @pytest.fixture
 def compared(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
     """Every fast answer is checked against the generic serializer's; yields the operations compared."""
@@ -65,12 +75,7 @@ def compared(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
         return fast
 
     monkeypatch.setattr(DynamoResult, "execute_result", both)
-    for key, value in {
-        "AWS_ACCESS_KEY_ID": "x",
-        "AWS_SECRET_ACCESS_KEY": "x",
-        "AWS_DEFAULT_REGION": "us-east-1",
-    }.items():
-        monkeypatch.setenv(key, value)
+    fake_credentials(monkeypatch)
     with mock_aws():
         yield operations
 
@@ -312,12 +317,7 @@ def _apply_updates(client: Any) -> list[Any]:
 def test_update_expressions_parsed_once_answer_as_moto_parsing_each_time(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    for key, value in {
-        "AWS_ACCESS_KEY_ID": "x",
-        "AWS_SECRET_ACCESS_KEY": "x",
-        "AWS_DEFAULT_REGION": "us-east-1",
-    }.items():
-        monkeypatch.setenv(key, value)
+    fake_credentials(monkeypatch)
     moto_speedups.install()
     with monkeypatch.context() as unpatched:
         unpatched.setattr(UpdateExpressionParser, "make", moto_speedups._parse_update_expression)

@@ -256,11 +256,11 @@ def decide_after(runtime: Runtime, outcome: ResultOutcome) -> None:
     redelivered message is, its last commit's outbox repeated: the first request may have died after that
     commit and before its dispatches.
     """
+    if not outcome.wakes_decider:
+        return
     # imported here: the executor applies results (a child workflow's end) through this module
     from batonflow.service.deciding import decide_here
 
-    if not outcome.wakes_decider:
-        return
     task = outcome.task
     workflow_id = task.workflow_instance_id
     decide_here(
