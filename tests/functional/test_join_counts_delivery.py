@@ -13,11 +13,13 @@ import pytest
 from batonflow.engine.plan import Plan
 from batonflow.engine.state import LARGE_WORKFLOW_TASKS
 from batonflow.model import TaskStatus
-from batonflow.model.wire import ResultMessage
+from batonflow.model.wire import DeciderMessage, ResultMessage
+from batonflow.service.deciding import decide_here
 from batonflow.service.executor import run_decide
 from batonflow.service.tasks import apply_result
 from batonflow.store.errors import ConflictError
 from batonflow.store.executions import ExecutionStore
+from tests.support.sends import Wakes
 from tests.support.stack import Harness
 
 BRANCHES = LARGE_WORKFLOW_TASKS + 10
@@ -94,6 +96,42 @@ def test_a_decide_that_loses_the_race_counts_its_own_stamp_on_the_retry(
     monkeypatch.setattr(ExecutionStore, "_commit_header", commit_after_someone_else)
     decide_for(harness, first)
     assert raced and remaining(harness, workflow_id) == BRANCHES - 1
+
+
+def test_a_decide_where_the_result_lands_that_loses_the_race_hands_the_decider_every_count(
+    harness: Harness, wakes: Wakes, monkeypatch: pytest.MonkeyPatch
+):
+    """The complete function and REST updates decide once: a lost race, after stamping the attempt it
+    counted, must not leave the decider a decide of that attempt alone (which finds it stamped)."""
+    workflow_id = start(harness)
+    wakes.messages.clear()  # the start's own
+    tasks = leaves(harness, workflow_id)
+    for task in tasks:
+        finish(harness, task)
+    real_commit = ExecutionStore._commit_header
+    raced: list[bool] = []
+
+    def commit_after_someone_else(self: ExecutionStore, header: Any, *args: Any) -> None:
+        if not raced:
+            raced.append(True)
+            real_commit(self, header, Plan(), *args[1:])  # another decide commits first
+        real_commit(self, header, *args)
+
+    monkeypatch.setattr(ExecutionStore, "_commit_header", commit_after_someone_else)
+    last = tasks[-1]
+    message = DeciderMessage(workflowId=workflow_id, taskIds=[last.task_id], large=True)
+    decide_here(harness.runtime, {workflow_id: message}, set())
+    assert raced and remaining(harness, workflow_id) == BRANCHES  # stamped, not counted
+    monkeypatch.setattr(ExecutionStore, "_commit_header", real_commit)
+
+    for task in tasks[:-1]:
+        decide_for(harness, task)
+    harness.pump("decider")
+
+    loaded = harness.runtime.executions.load(workflow_id)
+    assert loaded is not None
+    assert loaded.header.workflow.status.value == "COMPLETED"
+    assert [(m.workflow_id, m.task_ids) for m in wakes.messages] == [(workflow_id, [])]  # all of it
 
 
 def test_a_crash_between_the_stamp_and_the_commit_is_repaired_by_the_redelivery(

@@ -7,8 +7,10 @@ is safe because every decide is: its commit is conditional on the header's versi
 loses a race writes nothing that counts (see ``batonflow.service.executor``). What cannot be done here goes
 to the decider queue:
 
-* a decide that lost a race (another decide of the workflow committed first) becomes the wake-up that
-  would otherwise have been sent: the decider looks again;
+* a decide that lost a race (another decide of the workflow committed first) becomes a wake-up to look
+  at the whole workflow: before its header commit failed, the decide may have stamped the attempts it
+  counted toward a JOIN (``batonflow.engine.join_counts``), and a decide of those attempts alone would
+  then count nothing, leaving the JOIN waiting for good;
 * a plan too large for the caller (``max_new_tasks``: the API answers within API Gateway's 29 s) is not
   committed, and becomes that wake-up too: the decider, with minutes, writes it;
 * a decide that failed otherwise, perhaps after its commit and before its dispatches were sent, becomes a
@@ -87,7 +89,10 @@ def _decide(
             attempts=1,
             max_new_tasks=max_new_tasks,
         )
-    except (ConflictError, PlanTooLarge) as reason:
+    except ConflictError as reason:
+        logger.info("the decider decides all of %s: %s", workflow_id, reason)
+        return DeciderMessage(workflowId=workflow_id, reason=message.reason)
+    except PlanTooLarge as reason:
         logger.info("the decider decides %s: %s", workflow_id, reason)
         return message
     except Exception:
