@@ -6,6 +6,7 @@ process; the expected units follow DynamoDB's and SQS's published rules.
 
 from __future__ import annotations
 
+import pickle
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -14,7 +15,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from batonflow.bench.calls import CallLedger, Index, indexes_of
+from batonflow.bench.calls import CallLedger, CallRecorder, Index, indexes_of
 
 TABLE = "bench-ledger"
 
@@ -177,3 +178,53 @@ def test_reads_are_billed_per_4_kb_and_half_when_eventually_consistent(ledger: C
     assert tally.read_units == {"bench": 1 + 0.5 + 3}  # 9 KB queried: three 4 KB units
     assert tally.items_read == {"bench": 1 + 3}
     assert tally.calls == {("bench", "dynamodb", "GetItem"): 2, ("bench", "dynamodb", "Query"): 1}
+
+
+def _mixed_calls() -> None:
+    """Writes that grow, move an index entry and fail a condition, reads, SQS sends and an idle receive."""
+    with mock_aws():
+        dynamodb, sqs = _clients()
+        queue = sqs.create_queue(QueueName="work")["QueueUrl"]
+        item = {**_key(), "shard": {"S": "1"}, "status": {"S": "RUNNING"}, "body": {"S": "x" * 1500}}
+        dynamodb.put_item(TableName=TABLE, Item=item)
+        dynamodb.update_item(
+            TableName=TABLE,
+            Key=_key(),
+            UpdateExpression="SET #s = :s",
+            ExpressionAttributeNames={"#s": "status"},
+            ExpressionAttributeValues={":s": {"S": "COMPLETED"}},
+        )
+        with pytest.raises(dynamodb.exceptions.ConditionalCheckFailedException):
+            dynamodb.put_item(TableName=TABLE, Item=item, ConditionExpression="attribute_not_exists(PK)")
+        dynamodb.get_item(TableName=TABLE, Key=_key(), ConsistentRead=True)
+        sqs.send_message_batch(
+            QueueUrl=queue, Entries=[{"Id": str(i), "MessageBody": "b" * 30_000} for i in range(3)]
+        )
+        sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10)
+        sqs.receive_message(QueueUrl=queue)  # nothing left
+
+
+def test_calls_recorded_in_a_sandbox_count_as_if_made_here_by_the_invoking_role() -> None:
+    """A function's sandbox records its calls and hands them over through a pipe (pickled); replayed on
+    the thread that invoked the function, they are billed exactly as the ledger bills calls it sees."""
+    indexes = [Index(frozenset({"shard", "status"}), frozenset({"name"}))]
+    seen_here = CallLedger({TABLE: indexes}).install()
+    try:
+        with seen_here.acting("fn:CompleteFunction"):
+            _mixed_calls()
+    finally:
+        seen_here.uninstall()
+    recorder = CallRecorder().install()
+    try:
+        _mixed_calls()
+    finally:
+        recorder.uninstall()
+    replayed = CallLedger({TABLE: indexes})
+
+    with replayed.acting("fn:CompleteFunction"):
+        replayed.replay(pickle.loads(pickle.dumps(recorder.drain())))
+
+    expected = seen_here.take()
+    assert expected.write_units["fn:CompleteFunction"] > 0 and expected.idle_receives
+    assert replayed.take() == expected
+    assert recorder.drain() == []

@@ -6,6 +6,7 @@ The handler is a module written to a temporary directory; sandboxes are spawned 
 
 from __future__ import annotations
 
+import importlib
 import multiprocessing
 import os
 import sys
@@ -21,7 +22,7 @@ import pytest
 
 from batonflow.emulator import BatonStack, HandlerImportError, LambdaContext, MotoServer
 from batonflow.emulator.errors import FunctionError, SandboxError
-from batonflow.emulator.sandboxes import SandboxPool
+from batonflow.emulator.sandboxes import SandboxPool, SandboxProbe
 
 HANDLER_MODULE = """
 import os
@@ -47,6 +48,22 @@ def handler(event, context):
         "interval": [began, time.time()],
     }
 """
+PROBE_MODULE = """
+import os
+import sys
+
+
+def start():
+    handler_imported = "baton_sandbox_handler" in sys.modules
+    invocations = []
+
+    def observe():
+        invocations.append(None)
+        count = len(invocations)
+        return {"pid": os.getpid(), "handler_imported_first": handler_imported, "invocations": count}
+
+    return observe
+"""
 WAIT_S = 10
 
 
@@ -54,6 +71,7 @@ WAIT_S = 10
 def handler_path(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     directory = tmp_path_factory.mktemp("sandbox_handler")
     (directory / "baton_sandbox_handler.py").write_text(HANDLER_MODULE)
+    (directory / "baton_sandbox_probe.py").write_text(PROBE_MODULE)
     sys.path.insert(0, str(directory))
     yield "baton_sandbox_handler.handler"
     sys.path.remove(str(directory))
@@ -105,6 +123,24 @@ def test_a_raising_handler_is_a_function_error_and_its_sandbox_lives_on(pool: Sa
         pool({"action": "raise"}, context())
 
     assert pool.pids == before
+
+
+def test_a_probe_starts_before_the_handler_and_reports_every_invocation_to_its_caller(
+    handler_path: str,
+) -> None:
+    received: list[tuple[int, Any]] = []
+    probe = SandboxProbe(
+        start=importlib.import_module("baton_sandbox_probe").start,
+        receive=lambda seen: received.append((threading.get_ident(), seen)),
+    )
+    with SandboxPool(handler_path, {}, size=1, name="Probed", probe=probe) as pool:
+        answer = pool({"action": "echo"}, context())
+        with pytest.raises(FunctionError):
+            pool({"action": "raise"}, context())
+
+    here = threading.get_ident()
+    seen = {"pid": answer["pid"], "handler_imported_first": False}
+    assert received == [(here, {**seen, "invocations": 1}), (here, {**seen, "invocations": 2})]
 
 
 def test_a_dead_sandbox_fails_its_invocation_and_is_replaced(handler_path: str) -> None:
@@ -191,6 +227,29 @@ def test_the_stack_runs_its_api_function_in_sandboxes(external: str, handler_pat
     assert crashed == (502, '{"message": "Bad Gateway"}')
     assert served[0] == 200
     assert stack.sandbox_pools[0].pids == []
+    assert sandbox_children() == []
+
+
+def test_the_stack_runs_a_queue_function_given_concurrency_in_sandboxes(
+    external: str, handler_path: str
+) -> None:
+    stack = BatonStack(
+        endpoint_url=external,
+        stack_name="sandboxed-queue",
+        handlers={"CompleteFunction": handler_path},
+        concurrency={"CompleteFunction": 2},
+        serve_http=False,
+        start_pollers=False,
+        start_schedules=False,
+    )
+    with stack:
+        pools = [(pool.name, pool.size, len(pool.pids)) for pool in stack.sandbox_pools]
+        pollers = sum(poller.source.function == "CompleteFunction" for poller in stack.pollers)
+        seen = stack.invoke("CompleteFunction", {"action": "echo"})
+
+    assert pools == [("CompleteFunction", 2, 2)]  # the others, at 1, stay in this process
+    assert pollers == 2
+    assert seen["pid"] != os.getpid()
     assert sandbox_children() == []
 
 

@@ -5,6 +5,10 @@ botocore session registers, so the clients the handlers, the emulator's pollers 
 later all report here without a line of test code in them. ``before-parameter-build`` sees the call's
 parameters, ``after-call`` its parsed answer (errors included: a failed conditional write is billed).
 
+A function running in sandbox processes (:class:`~batonflow.emulator.sandboxes.SandboxPool`) makes its
+calls where these hooks are not: each sandbox records them with a :class:`CallRecorder`, and they come
+back with the invocation's response to be counted here (:meth:`CallLedger.replay`).
+
 Who made a call is the *role*: the function whose invocation is running on the thread (set by the bench's
 invoker with :meth:`CallLedger.acting`), else what the thread is, from its name: the emulator's SQS pollers
 stand for Lambda's event source mappings (whose SQS requests AWS bills), its stream readers and TTL
@@ -24,7 +28,7 @@ import math
 import re
 import threading
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -136,8 +140,17 @@ class CallLedger(SessionHooks):
 
     def _after(self, parsed: dict[str, Any], model: Any, context: dict[str, Any], **_: Any) -> None:
         role, params = context.get("baton_bench", (self.role(), {}))
-        service = model.service_model.endpoint_prefix
-        operation = model.name
+        self._count(role, model.service_model.endpoint_prefix, model.name, params, parsed)
+
+    def replay(self, calls: list[RecordedCall]) -> None:
+        """Count calls made in another process (a function's sandbox) as this thread's role's."""
+        role = self.role()
+        for call in calls:
+            self._count(role, call.service, call.operation, call.params, call.parsed)
+
+    def _count(
+        self, role: str, service: str, operation: str, params: dict[str, Any], parsed: dict[str, Any]
+    ) -> None:
         with self._lock:
             if service == "sqs" and operation == "ReceiveMessage" and not parsed.get("Messages"):
                 self._tally.idle_receives[role] += 1
@@ -280,6 +293,49 @@ class CallLedger(SessionHooks):
                 self._delete(role, request["Delete"], parsed, factor=2)
             elif "ConditionCheck" in request:
                 self._tally.read_units[role] += 2
+
+
+@dataclass(frozen=True)
+class RecordedCall:
+    """One AWS call as a :class:`CallRecorder` saw it: what the ledger needs to count it."""
+
+    service: str
+    operation: str
+    params: dict[str, Any]
+    parsed: dict[str, Any]
+
+
+class CallRecorder(SessionHooks):
+    """Keeps every AWS call of a process whose ledger is in another one (a function's sandbox) until
+    :meth:`drain` hands them over, to be counted with :meth:`CallLedger.replay`."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._calls: list[RecordedCall] = []
+        super().__init__([("before-parameter-build", self._before), ("after-call", self._after)])
+
+    def _before(self, params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
+        context["baton_bench"] = dict(params)
+
+    def _after(self, parsed: dict[str, Any], model: Any, context: dict[str, Any], **_: Any) -> None:
+        service = model.service_model.endpoint_prefix
+        if service in ("dynamodb", "sqs"):
+            call = RecordedCall(service, model.name, context.get("baton_bench", {}), parsed)
+        else:  # only the operation counts, and S3 bodies are streams that cannot leave the process
+            call = RecordedCall(service, model.name, {}, {})
+        with self._lock:
+            self._calls.append(call)
+
+    def drain(self) -> list[RecordedCall]:
+        with self._lock:
+            calls, self._calls = self._calls, []
+        return calls
+
+
+def record_sandbox_calls() -> Callable[[], list[RecordedCall]]:
+    """A sandbox probe's start (:class:`~batonflow.emulator.sandboxes.SandboxProbe`): record the calls
+    of this process from now on; the returned function hands over those made since it last ran."""
+    return CallRecorder().install().drain
 
 
 _DYNAMODB_READS = {

@@ -17,17 +17,22 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from batonflow.bench import workloads
-from batonflow.bench.calls import UNBILLED_ROLES, CallLedger, Tally, indexes_of
+from batonflow.bench.calls import UNBILLED_ROLES, CallLedger, Tally, indexes_of, record_sandbox_calls
 from batonflow.bench.cold_import import measure_cold_imports
 from batonflow.bench.errors import BenchError
 from batonflow.bench.floor import raw_round_trips, run_floor
 from batonflow.bench.prices import Cost, Invocation, cost_of, gb_seconds
 from batonflow.emulator.lambda_runtime import Invocation as HandlerCall
+from batonflow.emulator.sandboxes import SandboxProbe
 
 Progress = Callable[[str, int, int], None]
 """Called as (phase, done, total) while a phase runs."""
 
 _WORKER_CONCURRENCY = 10
+_FUNCTION_CONCURRENCY = {"CompleteFunction": 2, "DeciderFunction": 2}
+"""Invocations of the functions on a task's path that run at once, each in a sandbox process of its own
+as on Lambda: the functions' work then does not queue for the one interpreter lock that moto's server,
+the workers and the bench share in this process."""
 _LATENCY_RUNS = 20
 """Chains run one at a time for the step latency: 180 steps, so its p50 moves by a few ms between runs (50
 steps moved it by 20 ms)."""
@@ -55,6 +60,12 @@ class Meter:
                 self._invocations.append(
                     Invocation(call.function.logical_id, elapsed_ms, call.function.memory_mb, call.source)
                 )
+
+    @property
+    def sandbox_probe(self) -> SandboxProbe:
+        """Counts the calls the functions make in their sandbox processes, as their roles' (the ledger's
+        hooks are in this process only)."""
+        return SandboxProbe(start=record_sandbox_calls, receive=self.ledger.replay)
 
     def take(self) -> tuple[Tally, list[Invocation]]:
         """What was counted since the last take."""
@@ -163,7 +174,13 @@ def percentile(samples: list[float], fraction: float) -> float:
 def _bench_stack(meter: Meter) -> Iterator[Any]:
     from batonflow.emulator import BatonStack
 
-    with BatonStack(invoke=meter, api_concurrency=1, parameters={"LogLevel": "WARNING"}) as stack:
+    with BatonStack(
+        invoke=meter,
+        api_concurrency=1,
+        concurrency=_FUNCTION_CONCURRENCY,
+        sandbox_probe=meter.sandbox_probe,
+        parameters={"LogLevel": "WARNING"},
+    ) as stack:
         yield stack
 
 

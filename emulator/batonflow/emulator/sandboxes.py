@@ -9,6 +9,11 @@ and running one invocation at a time. The pool is callable like a handler, so
 the event and the context's fields (plain data; the context is rebuilt in the child, its deadline from the
 remaining time) go to an idle sandbox, and the handler's response comes back.
 
+A :class:`SandboxProbe` sees what the handler does in the sandbox, where the parent's own botocore hooks
+cannot: it starts in each sandbox before the handler's import (the handler builds its clients there), and
+after each invocation what it observed comes back with the response and is handed over on the invoking
+thread (the bench counts the functions' AWS calls this way).
+
 A sandbox that dies during an invocation (Lambda's ``Runtime.ExitError``) fails that invocation with
 :class:`SandboxError` and is replaced in the background; a handler that raises fails it with
 :class:`FunctionError`. Sandboxes ignore SIGINT: Ctrl-C in a terminal reaches the whole process group and
@@ -25,7 +30,7 @@ import signal
 import threading
 import time
 import traceback
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from types import TracebackType
@@ -54,6 +59,19 @@ _CONTEXT_FIELDS = (
 )
 
 
+@dataclass(frozen=True)
+class SandboxProbe:
+    """Observes the invocations a sandbox runs, from inside it.
+
+    ``start`` runs in each sandbox before the handler is imported (it is pickled by reference: a
+    module-level function) and returns the function the sandbox calls after every invocation, failed or
+    not; what that returns (picklable) is passed to ``receive`` in the parent, on the invoking thread,
+    before the invocation returns or raises."""
+
+    start: Callable[[], Callable[[], Any]]
+    receive: Callable[[Any], None]
+
+
 @dataclass(eq=False)
 class _Sandbox:
     process: Any
@@ -73,6 +91,7 @@ class SandboxPool:
         size: int,
         name: str = "function",
         ready_timeout_s: float = _READY_TIMEOUT_S,
+        probe: SandboxProbe | None = None,
     ) -> None:
         if size < 1:
             raise ValueError(f"a pool needs at least one sandbox, not {size}")
@@ -83,6 +102,7 @@ class SandboxPool:
         """Seconds :meth:`start` took to have every sandbox ready (its handler imported)."""
         self._environment = dict(environment)
         self._ready_timeout_s = ready_timeout_s
+        self._probe = probe
         self._idle: queue.SimpleQueue[_Sandbox] = queue.SimpleQueue()
         self._sandboxes: set[_Sandbox] = set()
         self._replacing: list[threading.Thread] = []
@@ -150,11 +170,13 @@ class SandboxPool:
         sandbox = self._checkout()
         try:
             sandbox.connection.send((event, _context_fields(context)))
-            status, payload = sandbox.connection.recv()
+            status, payload, observed = sandbox.connection.recv()
         except (EOFError, OSError) as exc:
             self._lost(sandbox)
             raise SandboxError(f"{self.name}: the sandbox process died during the invocation") from exc
         self._idle.put(sandbox)
+        if self._probe is not None:
+            self._probe.receive(observed)
         if status == "error":
             raise FunctionError(f"{self.name}: {payload}")
         return payload
@@ -168,7 +190,7 @@ class SandboxPool:
             number = self._spawned
         process = _SPAWN.Process(
             target=serve,
-            args=(child_end, self.handler_path, self._environment),
+            args=(child_end, self.handler_path, self._environment, self._probe and self._probe.start),
             name=f"baton-sandbox-{self.name}-{number}",
             daemon=True,
         )
@@ -264,10 +286,16 @@ def _context_fields(context: Any) -> dict[str, Any]:
     return fields
 
 
-def serve(connection: Connection, handler_path: str, environment: Mapping[str, str]) -> None:
+def serve(
+    connection: Connection,
+    handler_path: str,
+    environment: Mapping[str, str],
+    start_probe: Callable[[], Callable[[], Any]] | None = None,
+) -> None:
     """A sandbox's main: set the environment, import the handler, then run invocations until EOF."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     EnvironPatch().apply(environment)
+    observe = start_probe() if start_probe is not None else _nothing
     try:
         handler = import_handler(handler_path)
     except Exception as exc:  # anything the module raises at import fails the init, as on Lambda
@@ -282,13 +310,18 @@ def serve(connection: Connection, handler_path: str, environment: Mapping[str, s
         remaining_ms = fields.pop("remaining_ms")
         context = LambdaContext(**fields, deadline_s=time.time() + remaining_ms / 1000)
         try:
-            answer = ("ok", handler(event, context))
+            status, payload = "ok", handler(event, context)
         except Exception as exc:  # the runtime reports any handler exception as a function error
             traceback.print_exc()
-            answer = ("error", f"{type(exc).__name__}: {exc}")
+            status, payload = "error", f"{type(exc).__name__}: {exc}"
+        observed = observe()
         try:
-            connection.send(answer)
+            connection.send((status, payload, observed))
         except OSError:
             return  # the parent is gone
         except Exception as exc:  # an unpicklable response: pickling fails before anything is sent
-            connection.send(("error", f"the response cannot be returned: {exc}"))
+            connection.send(("error", f"the response cannot be returned: {exc}", observed))
+
+
+def _nothing() -> None:
+    return None

@@ -10,8 +10,10 @@
 4. imports each function's ``Handler`` (or takes an override from ``handlers``); with
    ``api_concurrency=N`` > 1, the HttpApi function instead runs in N sandbox processes started here
    (:class:`~batonflow.emulator.sandboxes.SandboxPool`), each importing it under the same environment,
-   so N API requests run at once as in N Lambda execution environments (a callable override stays
-   in-process, one request at a time);
+   so N API requests run at once as in N Lambda execution environments; likewise a queue-triggered
+   function given ``concurrency`` N > 1 runs in N sandboxes, fed by N pollers, so its invocations use
+   more than this process's one interpreter lock (a callable override stays in-process, one invocation
+   at a time; ``sandbox_probe`` watches what the sandboxes' handlers do);
 5. serves the HttpApi routes over HTTP, runs one poller per SQS event, one reader per DynamoDB stream
    event and one thread per schedule;
 6. emulates DynamoDB TTL, which moto lacks: a thread per table with a ``TimeToLiveSpecification`` deletes
@@ -63,7 +65,7 @@ from batonflow.emulator.lambda_runtime import (
     load_handler,
 )
 from batonflow.emulator.moto_server import DEFAULT_HOST, MotoServer
-from batonflow.emulator.sandboxes import SandboxPool
+from batonflow.emulator.sandboxes import SandboxPool, SandboxProbe
 from batonflow.emulator.schedules import ScheduleRunner
 from batonflow.emulator.ttl import TtlSweeper
 from batonflow.infra import (
@@ -122,9 +124,11 @@ class BatonStack:
         start_schedules: bool = True,
         clock: Clock = time.time,
         faults: FaultProfile | None = None,
+        sandbox_probe: SandboxProbe | None = None,
     ) -> None:
         """``faults``: inject the faults of this profile (:mod:`batonflow.emulator.faults`); the injector,
-        with its counts, is :attr:`faults`."""
+        with its counts, is :attr:`faults`. ``concurrency``: pollers per SQS event, for every function or
+        by logical id; above 1, that function runs in as many sandbox processes."""
         self.template = template if isinstance(template, Template) else load_template(template)
         self.stack_name = stack_name
         self.region = region
@@ -140,6 +144,7 @@ class BatonStack:
         if api_concurrency < 1:
             raise ValueError(f"api_concurrency must be at least 1, not {api_concurrency}")
         self._api_concurrency = api_concurrency
+        self._sandbox_probe = sandbox_probe
         self._schedule_interval_s = schedule_interval_s
         self._ttl_sweep_interval_s = ttl_sweep_interval_s
         self._failure_backoff_s = failure_backoff_s
@@ -339,8 +344,14 @@ class BatonStack:
         if override is not None and not isinstance(override, str):
             return override, 1
         path = override or spec.handler
-        if self._api_concurrency > 1 and spec.events_of(HttpApiEvent):
-            pool = SandboxPool(path, variables, size=self._api_concurrency, name=spec.logical_id).start()
+        if spec.events_of(HttpApiEvent):
+            size = self._api_concurrency
+        else:
+            size = self._concurrency_of(spec.logical_id) if spec.events_of(SqsEvent) else 1
+        if size > 1:
+            pool = SandboxPool(
+                path, variables, size=size, name=spec.logical_id, probe=self._sandbox_probe
+            ).start()
             self.sandbox_pools.append(pool)
             return pool, pool.size
         return load_handler(path, environment_fingerprint), 1
