@@ -19,7 +19,9 @@ placeholders, then to apply it) and deep-copies the tree before validating it, e
 an UpdateItem, the call the engine makes most (a result, a header commit), while the engine sends the same
 few expressions over and over. :func:`install` keeps each expression's parsed tree pickled and hands every
 caller a fresh tree unpickled from it (a seventh of a parse), and copies a parsed tree by pickle rather
-than ``deepcopy`` (a fifth of the time). Each caller still gets a tree of its own to change, so answers
+than ``deepcopy`` (a fifth of the time). Validating a tree walks it once per check, and moto's walker
+rebuilt the check's map of node types to handlers at every node; the node types are looked up once per
+kind of check instead. Each caller still gets a tree of its own to change, so answers
 and errors are moto's (``tests/functional/test_moto_speedups.py`` compares them, expression by
 expression).
 
@@ -51,7 +53,7 @@ from typing import Any
 from moto.core.responses import ActionContext, ActionResult
 from moto.dynamodb.models.table import Table
 from moto.dynamodb.parsing import validators
-from moto.dynamodb.parsing.ast_nodes import UpdateExpression
+from moto.dynamodb.parsing.ast_nodes import DepthFirstTraverser, UpdateExpression
 from moto.dynamodb.parsing.expressions import UpdateExpressionParser
 from moto.dynamodb.responses import DynamoHandler, DynamoResult
 
@@ -72,6 +74,7 @@ _generic_execute_result = DynamoResult.execute_result
 _unserialized_call_action = DynamoHandler.call_action
 _table_wide_query = Table.query
 _parse_update_expression = UpdateExpressionParser.make
+_node_types_by_moto = DepthFirstTraverser.nodes_to_be_processed
 _ONE_CALL_AT_A_TIME = threading.Lock()
 
 
@@ -81,6 +84,7 @@ def install() -> None:
     DynamoResult.execute_result = _execute_result  # type: ignore[method-assign]
     UpdateExpressionParser.make = staticmethod(_parsed_once)  # type: ignore[method-assign,assignment]
     validators.deepcopy = _copy  # type: ignore[attr-defined]
+    DepthFirstTraverser.nodes_to_be_processed = _node_types  # type: ignore[method-assign]
     Table.query = _partition_query  # type: ignore[method-assign]
     DynamoHandler.call_action = _serialized_call_action  # type: ignore[method-assign]
 
@@ -100,6 +104,19 @@ def _copy(value: Any, memo: dict[int, Any] | None = None) -> Any:
     if isinstance(value, UpdateExpression):
         return pickle.loads(pickle.dumps(value, pickle.HIGHEST_PROTOCOL))
     return copy.deepcopy(value, memo)
+
+
+_NODE_TYPES: dict[type, tuple[type, ...]] = {}
+
+
+def _node_types(self: DepthFirstTraverser) -> tuple[type, ...]:
+    """``nodes_to_be_processed``, worked out once per traverser class. moto rebuilds the processing map (a
+    dict of bound methods) for every node of every validation pass, yet its keys are class constants."""
+    cls = type(self)
+    types = _NODE_TYPES.get(cls)
+    if types is None:
+        types = _NODE_TYPES[cls] = tuple(self._processing_map())
+    return types
 
 
 def _partition_query(self: Table, hash_key: Any, *args: Any, **kwargs: Any) -> Any:
