@@ -118,13 +118,14 @@ def test_a_decide_where_the_result_lands_that_loses_the_race_hands_the_decider_e
         real_commit(self, header, *args)
 
     monkeypatch.setattr(ExecutionStore, "_commit_header", commit_after_someone_else)
-    last = tasks[-1]
-    message = DeciderMessage(workflowId=workflow_id, taskIds=[last.task_id], large=True)
+    early = tasks[0]  # its seq does not say the workflow is large: decided where its result lands
+    assert early.seq < LARGE_WORKFLOW_TASKS
+    message = DeciderMessage(workflowId=workflow_id, taskIds=[early.task_id])
     decide_here(harness.runtime, {workflow_id: message}, set())
     assert raced and remaining(harness, workflow_id) == BRANCHES  # stamped, not counted
     monkeypatch.setattr(ExecutionStore, "_commit_header", real_commit)
 
-    for task in tasks[:-1]:
+    for task in tasks[1:]:
         decide_for(harness, task)
     harness.pump("decider")
 
@@ -132,6 +133,32 @@ def test_a_decide_where_the_result_lands_that_loses_the_race_hands_the_decider_e
     assert loaded is not None
     assert loaded.header.workflow.status.value == "COMPLETED"
     assert [(m.workflow_id, m.task_ids) for m in wakes.messages] == [(workflow_id, [])]  # all of it
+
+
+def test_results_of_a_large_workflow_are_decided_by_the_decider_not_where_they_land(
+    harness: Harness, wakes: Wakes
+):
+    """Decides of one wide fork running at once in complete functions keep losing races to each other;
+    the decider decides the workflow alone, the results of a batch in one decide."""
+    workflow_id = start(harness)
+    wakes.messages.clear()  # the start's own
+    late = [task for task in leaves(harness, workflow_id) if task.seq >= LARGE_WORKFLOW_TASKS]
+    assert len(late) >= 5
+    for task in late:
+        result = ResultMessage(
+            workflowInstanceId=workflow_id, taskId=task.task_id, status="COMPLETED", startTime=harness.clock()
+        )
+        harness.runtime.sqs.send_message(
+            QueueUrl=harness.queue_url("ResultsQueue"), MessageBody=result.to_json()
+        )
+
+    harness.pump("complete")
+
+    assert remaining(harness, workflow_id) == BRANCHES  # applied, not decided
+    assert {(m.workflow_id, m.large) for m in wakes.messages} == {(workflow_id, True)}
+    assert sorted(t for m in wakes.messages for t in m.task_ids) == sorted(t.task_id for t in late)
+    harness.pump("decider")
+    assert remaining(harness, workflow_id) == BRANCHES - len(late)
 
 
 def test_a_crash_between_the_stamp_and_the_commit_is_repaired_by_the_redelivery(

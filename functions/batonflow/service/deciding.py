@@ -7,12 +7,19 @@ is safe because every decide is: its commit is conditional on the header's versi
 loses a race writes nothing that counts (see ``batonflow.service.executor``). What cannot be done here goes
 to the decider queue:
 
+* a large workflow (an attempt past ``LARGE_WORKFLOW_TASKS``: a wide fork) is not decided here at all. Its
+  results land many at a time, and decides of one workflow running at once keep losing races to each
+  other (a decide that loses one after counting toward a JOIN hands the decider the whole workflow,
+  below, and a whole decide of thousands of attempts kept losing to the quick partial ones until it gave
+  up). The decider decides each workflow alone (its queue is FIFO by workflow) and merges the results of
+  a batch into one decide;
 * a decide that lost a race (another decide of the workflow committed first) becomes a wake-up to look
   at the whole workflow: before its header commit failed, the decide may have stamped the attempts it
   counted toward a JOIN (``batonflow.engine.join_counts``), and a decide of those attempts alone would
   then count nothing, leaving the JOIN waiting for good;
 * a plan too large for the caller (``max_new_tasks``: the API answers within API Gateway's 29 s) is not
-  committed, and becomes that wake-up too: the decider, with minutes, writes it;
+  committed (nothing was written), and its message goes to the decider as it came: the decider, with
+  minutes, writes it;
 * a decide that failed otherwise, perhaps after its commit and before its dispatches were sent, becomes a
   ``RECOVER`` wake-up, which repeats the commit's outbox; so does every decide of the call if the batched
   send of their dispatches fails. A workflow that cannot be decided thus fails on the decider queue, in
@@ -60,6 +67,10 @@ def decide_here(
     try:
         with runtime.queues.held():
             for workflow_id, message in messages.items():
+                if message.large:
+                    redelivered_here = workflow_id in redelivered
+                    to_decider[workflow_id] = _recover(workflow_id) if redelivered_here else message
+                    continue
                 with log_keys(workflow_id):
                     handed_on = _decide(runtime, message, workflow_id in redelivered, max_new_tasks)
                 if handed_on is None:
