@@ -415,6 +415,23 @@ def test_receive_and_delete_work_does_not_grow_with_queue_depth(indexed_sqs: Sqs
     assert deep <= shallow + 1, (shallow, deep)
 
 
+def test_a_long_poll_does_not_wake_for_messages_held_back_by_their_fifo_group(indexed_sqs: Sqs) -> None:
+    """A decider's long poll waited on a queue whose ready messages all queued behind their workflow's
+    message in flight, and spun: woken at once, finding nothing, woken again (95 % of the process)."""
+    url = _fifo(indexed_sqs, "held.fifo")
+    for body in ("a1", "a2"):
+        _send_fifo(indexed_sqs, url, "A", body)
+    index = moto_sqs_index.index_of(sqs_models.sqs_backends["123456789012"][REGION].get_queue("held.fifo"))
+    (a1,) = indexed_sqs.receive(url, 1)
+    assert indexed_sqs.bodies(url) == []  # a2 is ready, behind a1
+
+    assert index.counts[moto_sqs_index.READY] == 1
+    assert not index.receivable()
+    indexed_sqs.delete(url, a1)
+    assert index.receivable()
+    assert indexed_sqs.bodies(url) == ["a2"]
+
+
 def test_a_queue_created_before_install_is_indexed_on_first_use(monkeypatch: pytest.MonkeyPatch) -> None:
     _aws_environment(monkeypatch)
     with moto_sqs_index.indexed(False), mock_aws():

@@ -219,6 +219,13 @@ class QueueIndex:
             if message is not None:
                 return message
 
+    def receivable(self) -> bool:
+        """Whether a receive may find a message: one ready outside FIFO groups, or a group head not yet
+        found in flight. Counting ready messages instead would keep a long poll spinning while every ready
+        message waits behind its group's message in flight; a receive drops the heads of such groups (and
+        stale entries), so each wakes a waiting receive at most once until its group is offered again."""
+        return bool(self._ready or self._heads)
+
     def _take_group_head(self, group: str, blocked: Callable[[str], bool]) -> Message | None:
         self._drop_stale(group)
         members = self._groups.get(group)
@@ -396,13 +403,15 @@ def _delete_message(self: Queue, receipt_handle: str) -> None:
             raise ReceiptHandleIsInvalid()
         index.remove(message)
         self.deleted_messages.update(message.all_receipt_handles)  # type: ignore[arg-type]
+        if message.group_id is not None:
+            self._messages_lock.notify_all()  # its group may be free: a waiting receive can take the next
 
 
 def _wait_for_messages(self: Queue, timeout: int) -> None:
     def any_ready() -> bool:
         index = index_of(self)
         index.promote(sqs_models.unix_time_millis())
-        return index.counts[READY] > 0
+        return index.receivable()
 
     with self._messages_lock:
         self._messages_lock.wait_for(any_ready, timeout=timeout)
