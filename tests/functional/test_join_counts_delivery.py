@@ -98,41 +98,31 @@ def test_a_decide_that_loses_the_race_counts_its_own_stamp_on_the_retry(
     assert raced and remaining(harness, workflow_id) == BRANCHES - 1
 
 
-def test_a_decide_where_the_result_lands_that_loses_the_race_hands_the_decider_every_count(
-    harness: Harness, wakes: Wakes, monkeypatch: pytest.MonkeyPatch
+def test_an_early_branch_of_a_large_workflow_is_handed_to_the_decider_before_anything_is_written(
+    harness: Harness, wakes: Wakes
 ):
-    """The complete function and REST updates decide once: a lost race, after stamping the attempt it
-    counted, must not leave the decider a decide of that attempt alone (which finds it stamped)."""
+    """Its seq does not say the workflow is large; its load does. Deciding it where its result lands
+    would race the decider's decides of the same fork, and a lost race after a JOIN count's stamp would
+    leave the decider a whole-workflow decide of thousands of attempts."""
     workflow_id = start(harness)
     wakes.messages.clear()  # the start's own
     tasks = leaves(harness, workflow_id)
     for task in tasks:
         finish(harness, task)
-    real_commit = ExecutionStore._commit_header
-    raced: list[bool] = []
-
-    def commit_after_someone_else(self: ExecutionStore, header: Any, *args: Any) -> None:
-        if not raced:
-            raced.append(True)
-            real_commit(self, header, Plan(), *args[1:])  # another decide commits first
-        real_commit(self, header, *args)
-
-    monkeypatch.setattr(ExecutionStore, "_commit_header", commit_after_someone_else)
-    early = tasks[0]  # its seq does not say the workflow is large: decided where its result lands
+    early = tasks[0]
     assert early.seq < LARGE_WORKFLOW_TASKS
     message = DeciderMessage(workflowId=workflow_id, taskIds=[early.task_id])
-    decide_here(harness.runtime, {workflow_id: message}, set())
-    assert raced and remaining(harness, workflow_id) == BRANCHES  # stamped, not counted
-    monkeypatch.setattr(ExecutionStore, "_commit_header", real_commit)
 
+    decide_here(harness.runtime, {workflow_id: message}, set())
+
+    assert remaining(harness, workflow_id) == BRANCHES  # not counted, nor stamped: the decider counts it
+    assert wakes.messages == [message]
     for task in tasks[1:]:
         decide_for(harness, task)
     harness.pump("decider")
-
     loaded = harness.runtime.executions.load(workflow_id)
     assert loaded is not None
     assert loaded.header.workflow.status.value == "COMPLETED"
-    assert [(m.workflow_id, m.task_ids) for m in wakes.messages] == [(workflow_id, [])]  # all of it
 
 
 def test_results_of_a_large_workflow_are_decided_by_the_decider_not_where_they_land(

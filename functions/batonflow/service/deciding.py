@@ -7,12 +7,12 @@ is safe because every decide is: its commit is conditional on the header's versi
 loses a race writes nothing that counts (see ``batonflow.service.executor``). What cannot be done here goes
 to the decider queue:
 
-* a large workflow (an attempt past ``LARGE_WORKFLOW_TASKS``: a wide fork) is not decided here at all. Its
-  results land many at a time, and decides of one workflow running at once keep losing races to each
-  other (a decide that loses one after counting toward a JOIN hands the decider the whole workflow,
-  below, and a whole decide of thousands of attempts kept losing to the quick partial ones until it gave
-  up). The decider decides each workflow alone (its queue is FIFO by workflow) and merges the results of
-  a batch into one decide;
+* a large workflow (more than ``LARGE_WORKFLOW_TASKS`` attempts: a wide fork) is not decided here at all:
+  not loaded when a result's attempt is past that number, else handed on once its load finds it large,
+  before anything is written. Its results land many at a time, and decides of one workflow running at
+  once keep losing races to each other (a whole-workflow decide of thousands of attempts, which a lost
+  race asks for, below, kept losing to the quick partial ones until it gave up). The decider decides
+  each workflow alone (its queue is FIFO by workflow) and merges the results of a batch into one decide;
 * a decide that lost a race (another decide of the workflow committed first) becomes a wake-up to look
   at the whole workflow: before its header commit failed, the decide may have stamped the attempts it
   counted toward a JOIN (``batonflow.engine.join_counts``), and a decide of those attempts alone would
@@ -40,7 +40,7 @@ from botocore.exceptions import ClientError
 
 from batonflow.model.wire import DeciderMessage, DeciderReason
 from batonflow.queues.sqs import SendError
-from batonflow.service.executor import PlanTooLarge, run_decide
+from batonflow.service.executor import PlanTooLarge, WorkflowTooLarge, run_decide
 from batonflow.service.runtime import Runtime
 from batonflow.store.errors import ConflictError
 
@@ -99,11 +99,12 @@ def _decide(
             redelivered=redelivered,
             attempts=1,
             max_new_tasks=max_new_tasks,
+            whole_only=True,
         )
     except ConflictError as reason:
         logger.info("the decider decides all of %s: %s", workflow_id, reason)
         return DeciderMessage(workflowId=workflow_id, reason=message.reason)
-    except PlanTooLarge as reason:
+    except (PlanTooLarge, WorkflowTooLarge) as reason:
         logger.info("the decider decides %s: %s", workflow_id, reason)
         return message
     except Exception:

@@ -56,6 +56,11 @@ class PlanTooLarge(Exception):
     """A decide's plan creates more attempts than its caller may write (nothing was written)."""
 
 
+class WorkflowTooLarge(Exception):
+    """The workflow is too large to be loaded whole, and the caller decides only whole ones (nothing was
+    written)."""
+
+
 def run_decide(
     runtime: Runtime,
     workflow_id: str,
@@ -65,6 +70,7 @@ def run_decide(
     redelivered: bool = False,
     attempts: int = _MAX_ATTEMPTS,
     max_new_tasks: int | None = None,
+    whole_only: bool = False,
 ) -> Plan | None:
     """Decide once for a workflow and apply the plan; returns the applied plan (None: unknown workflow).
 
@@ -74,6 +80,7 @@ def run_decide(
     is loaded. ``large``: the sender knows the workflow is large, so its header is read alone.
     ``attempts``: how many lost races to decide again after before raising ConflictError.
     ``max_new_tasks``: raise PlanTooLarge, before writing anything, for a plan creating more attempts.
+    ``whole_only``: raise WorkflowTooLarge, before writing anything, for a workflow too large to load whole.
     """
     focus = () if redelivered else tuple(task_ids)
     token = uuid.uuid4().hex
@@ -82,6 +89,8 @@ def run_decide(
         if loaded is None:
             logger.warning("decide for unknown workflow", extra={"workflowId": workflow_id})
             return None
+        if whole_only and not loaded.complete:
+            raise WorkflowTooLarge(f"workflow {workflow_id} has too many attempts to be loaded whole")
         if redelivered:
             metrics.count(metrics.Metric.DECIDER_RETRIES)
             _repeat_outbox(runtime, loaded)
