@@ -67,10 +67,6 @@ def decide_here(
     try:
         with runtime.queues.held():
             for workflow_id, message in messages.items():
-                if message.large:
-                    redelivered_here = workflow_id in redelivered
-                    to_decider[workflow_id] = _recover(workflow_id) if redelivered_here else message
-                    continue
                 with log_keys(workflow_id):
                     handed_on = _decide(runtime, message, workflow_id in redelivered, max_new_tasks)
                 if handed_on is None:
@@ -90,6 +86,8 @@ def _decide(
 ) -> DeciderMessage | None:
     """Decide one workflow; None when done, else the message that hands it to the decider."""
     workflow_id = message.workflow_id
+    if message.large:
+        return _recover(workflow_id) if redelivered else message
     try:
         run_decide(
             runtime,
