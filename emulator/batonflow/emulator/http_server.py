@@ -1,8 +1,15 @@
-"""Serve a :class:`~batonflow.emulator.gateway.LocalGateway` over HTTP with the standard library.
+"""Serve HTTP on loopback with the standard library: the local API Gateway, and moto's WSGI application.
 
-HTTP/1.1 with keep-alive (workers poll in a loop; reconnecting per request would dominate), one thread
-per connection, bound to loopback unless told otherwise. :meth:`GatewayServer.stop` closes idle
-keep-alive connections and joins every connection thread, so a stopped stack leaves nothing running.
+HTTP/1.1 with keep-alive (workers poll in a loop, and every AWS call is a request; reconnecting per request
+would dominate), one thread per connection, bound to loopback unless told otherwise. Nagle's algorithm is
+off: a response goes out as two writes (head, then body), and with it on the body waited for the client's
+delayed acknowledgement of the head, about 40 ms on every request. :meth:`HttpServer.stop` closes idle
+keep-alive connections and, unless the server runs its connections in daemon threads, joins them, so a
+stopped stack leaves nothing running.
+
+moto ships werkzeug's development server, which closes the connection after every response, so each
+call paid a new TCP connection and a new server thread; :func:`wsgi_responder` serves moto's WSGI
+application from this server instead.
 """
 
 from __future__ import annotations
@@ -10,27 +17,48 @@ from __future__ import annotations
 import contextlib
 import logging
 import socket
+import sys
 import threading
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
 from urllib.parse import urlsplit
 
+from werkzeug.test import EnvironBuilder, run_wsgi_app
+
 from batonflow.emulator.errors import EmulatorError
-from batonflow.emulator.gateway import HttpRequest, LocalGateway
+from batonflow.emulator.gateway import HttpRequest, HttpResponse, LocalGateway
 
 logger = logging.getLogger(__name__)
 
 _IDLE_CONNECTION_TIMEOUT_S = 60
+_HOP_BY_HOP = ("content-length", "connection", "transfer-encoding", "keep-alive")
+
+Responder = Callable[[HttpRequest], HttpResponse]
+"""What a server answers a request with."""
 
 
-class GatewayServer:
-    """``ThreadingHTTPServer`` in a background thread in front of a gateway."""
+class HttpServer:
+    """``ThreadingHTTPServer`` in a background thread, answering every request with ``respond``.
 
-    def __init__(self, gateway: LocalGateway, host: str = "127.0.0.1", port: int = 0) -> None:
-        self._gateway = gateway
+    ``daemon_connections`` runs connections in daemon threads that :meth:`stop` does not wait for: for a
+    server whose requests may block for long (SQS long polls wait up to 20 s)."""
+
+    def __init__(
+        self,
+        respond: Responder,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        name: str = "baton-http",
+        daemon_connections: bool = False,
+    ) -> None:
+        self._respond = respond
         self._host = host
         self._port = port
+        self._name = name
+        self._daemon_connections = daemon_connections
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
 
@@ -38,7 +66,7 @@ class GatewayServer:
     def url(self) -> str:
         """``http://host:port`` with the port actually bound."""
         if self._server is None:
-            raise EmulatorError("the gateway server is not running")
+            raise EmulatorError(f"the {self._name} server is not running")
         host, port = self._server.server_address[:2]
         if host in ("0.0.0.0", "::"):
             host = "127.0.0.1"
@@ -46,11 +74,12 @@ class GatewayServer:
 
     def start(self) -> str:
         if self._server is None:
-            self._server = _Server((self._host, self._port), self._gateway)
+            self._server = _Server((self._host, self._port), self._respond, self._daemon_connections)
             self._thread = threading.Thread(
                 target=self._server.serve_forever,
                 kwargs={"poll_interval": 0.1},
-                name=f"baton-gateway-{self._server.server_address[1]}",
+                name=f"{self._name}-{self._server.server_address[1]}",
+                daemon=self._daemon_connections,
             )
             self._thread.start()
         return self.url
@@ -65,7 +94,7 @@ class GatewayServer:
         if self._thread is not None:
             self._thread.join()
 
-    def __enter__(self) -> GatewayServer:
+    def __enter__(self) -> HttpServer:
         self.start()
         return self
 
@@ -75,15 +104,54 @@ class GatewayServer:
         self.stop()
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = False
-    block_on_close = True
+class GatewayServer(HttpServer):
+    """The local API Gateway over HTTP."""
 
-    def __init__(self, address: tuple[str, int], gateway: LocalGateway) -> None:
-        self.gateway = gateway
+    def __init__(self, gateway: LocalGateway, host: str = "127.0.0.1", port: int = 0) -> None:
+        super().__init__(gateway.handle, host, port, name="baton-gateway")
+
+
+def wsgi_responder(app: Callable[..., Any]) -> Responder:
+    """Answer requests with a WSGI application (werkzeug builds the environ and runs the app)."""
+
+    def respond(request: HttpRequest) -> HttpResponse:
+        headers = [(name, value) for name, value in request.headers if name.lower() not in _HOP_BY_HOP]
+        host = next((value for name, value in headers if name.lower() == "host"), "localhost")
+        environ = EnvironBuilder(
+            path=request.path,
+            base_url=f"http://{host}",
+            query_string=request.query,
+            method=request.method,
+            headers=headers,
+            data=request.body,
+            environ_overrides={"REMOTE_ADDR": request.source_ip, "SERVER_PROTOCOL": request.protocol},
+        ).get_environ()
+        body, status, response_headers = run_wsgi_app(app, environ, buffered=True)
+        try:
+            content = b"".join(body)
+        finally:
+            close = getattr(body, "close", None)
+            if close is not None:
+                close()
+        return HttpResponse(int(status.split(" ", 1)[0]), list(response_headers.items()), content)
+
+    return respond
+
+
+class _Server(ThreadingHTTPServer):
+    def __init__(self, address: tuple[str, int], respond: Responder, daemon_connections: bool) -> None:
+        self.respond = respond
+        self.daemon_threads = daemon_connections
         self._connections: set[socket.socket] = set()
         self._lock = threading.Lock()
         super().__init__(address, _Handler)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client gone (or a connection shut by :meth:`HttpServer.stop`) is not an error worth a trace."""
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            logger.debug("connection from %s dropped", client_address)
+        else:
+            super().handle_error(request, client_address)
 
     def track(self, connection: socket.socket, open_: bool) -> None:
         with self._lock:
@@ -104,6 +172,7 @@ class _Server(ThreadingHTTPServer):
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
     timeout = _IDLE_CONNECTION_TIMEOUT_S
     server: _Server
 
@@ -130,10 +199,14 @@ class _Handler(BaseHTTPRequestHandler):
             source_ip=self.client_address[0],
             protocol=self.request_version,
         )
-        response = self.server.gateway.handle(request)
+        try:
+            response = self.server.respond(request)
+        except Exception:
+            logger.exception("%s %s failed", self.command, path)
+            response = HttpResponse(500, [("Content-Type", "text/plain")], b"internal error")
         self.send_response(response.status)
         for name, value in response.headers:
-            if name.lower() not in ("content-length", "connection", "transfer-encoding"):
+            if name.lower() not in _HOP_BY_HOP:
                 self.send_header(name, value)
         self.send_header("Content-Length", str(len(response.body)))
         self.end_headers()

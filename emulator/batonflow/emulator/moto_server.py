@@ -1,4 +1,5 @@
-"""The embedded AWS endpoint: moto's threaded server on loopback.
+"""The embedded AWS endpoint: moto's WSGI application on loopback, with keep-alive connections
+(:mod:`batonflow.emulator.http_server`; moto's own threaded server closes every connection).
 
 moto keeps its state in process-wide backends, so every moto server started in one process (and
 ``moto.mock_aws``) sees the same tables and queues; a second server is a second *door*, not a second
@@ -7,30 +8,29 @@ account. Tests that want isolation use distinct stack names or :meth:`MotoServer
 
 from __future__ import annotations
 
-import logging
 import urllib.request
 from types import TracebackType
 
-from moto.server import ThreadedMotoServer
+from moto.server import DomainDispatcherApplication, create_backend_app
 
 from batonflow.emulator import moto_speedups, moto_sqs_index
 from batonflow.emulator.errors import EmulatorError
+from batonflow.emulator.http_server import HttpServer, wsgi_responder
 
 DEFAULT_HOST = "127.0.0.1"
 
 
 class MotoServer:
-    """Start and stop a :class:`ThreadedMotoServer` bound to ``host`` (loopback unless told otherwise).
+    """Start and stop a moto server bound to ``host`` (loopback unless told otherwise).
 
     ``port=0`` picks a free port; :attr:`endpoint_url` tells which. moto binds ``0.0.0.0`` by default,
     which would expose an unauthenticated AWS look-alike to the network — we never do that implicitly.
     """
 
-    def __init__(self, host: str = DEFAULT_HOST, port: int = 0, *, quiet: bool = True) -> None:
+    def __init__(self, host: str = DEFAULT_HOST, port: int = 0) -> None:
         self._host = host
         self._port = port
-        self._quiet = quiet
-        self._server: ThreadedMotoServer | None = None
+        self._server: HttpServer | None = None
         self._endpoint_url: str | None = None
 
     @property
@@ -43,16 +43,17 @@ class MotoServer:
         """Start serving and return the endpoint URL, e.g. ``http://127.0.0.1:41234``."""
         if self._server is not None:
             return self.endpoint_url
-        if self._quiet:
-            # werkzeug logs every request at INFO; the emulator's own logs are what a user wants to see.
-            logging.getLogger("werkzeug").setLevel(logging.WARNING)
         moto_speedups.install()
         moto_sqs_index.install()
-        server = ThreadedMotoServer(ip_address=self._host, port=self._port, verbose=False)
-        server.start()
-        host, port = server.get_host_and_port()
+        server = HttpServer(
+            wsgi_responder(DomainDispatcherApplication(create_backend_app)),
+            self._host,
+            self._port,
+            name="baton-moto",
+            daemon_connections=True,
+        )
+        self._endpoint_url = server.start()
         self._server = server
-        self._endpoint_url = f"http://{host}:{port}"
         return self._endpoint_url
 
     def stop(self) -> None:
@@ -61,10 +62,6 @@ class MotoServer:
         if server is None:
             return
         server.stop()
-        # ThreadedMotoServer.stop() shuts the loop down but leaves the listening socket open.
-        wsgi_server = getattr(server, "_server", None)
-        if wsgi_server is not None:
-            wsgi_server.server_close()
         self._endpoint_url = None
 
     def reset(self) -> None:
