@@ -19,6 +19,7 @@ from moto.dynamodb.models.table import Table
 from moto.dynamodb.parsing import validators
 from moto.dynamodb.parsing.ast_nodes import DepthFirstTraverser
 from moto.dynamodb.parsing.expressions import UpdateExpressionParser
+from moto.dynamodb.parsing.validators import UpdateExpressionValidator
 from moto.dynamodb.responses import DynamoHandler, DynamoResult
 
 from batonflow.emulator import moto_speedups
@@ -281,6 +282,8 @@ _UPDATES: list[dict[str, Any]] = [
         "UpdateExpression": "SET n = if_not_exists(n, :one), #l = list_append(:more, :more)",
         "Key": {"SK": {"S": "new"}},
     },
+    {"UpdateExpression": "SET #a = :one, #b = :word", "Names": {"#a": "x", "#b": "y"}},
+    {"UpdateExpression": "SET #a = :one, #b = :word", "Names": {"#a": "x", "#b": "x"}},  # a path set twice
 ]
 """Update calls, valid and not, some more than once: each answers (item or error) as moto's own parse does."""
 
@@ -301,8 +304,10 @@ def _apply_updates(client: Any) -> list[Any]:
     for update in _UPDATES:
         expression = update["UpdateExpression"]
         key = {"PK": ITEM["PK"], "SK": ITEM["SK"], **update.get("Key", {})}
-        call = {k: v for k, v in update.items() if k != "Key"}
-        call["ExpressionAttributeNames"] = {k: v for k, v in names.items() if k in expression}
+        call = {k: v for k, v in update.items() if k not in ("Key", "Names")}
+        call["ExpressionAttributeNames"] = update.get("Names") or {
+            k: v for k, v in names.items() if k in expression
+        }
         call["ExpressionAttributeValues"] = {k: v for k, v in values.items() if k in expression}
         call = {k: v for k, v in call.items() if v}
         try:
@@ -324,6 +329,7 @@ def test_update_expressions_parsed_once_and_walked_faster_answer_as_moto_does_ea
         unpatched.setattr(UpdateExpressionParser, "make", moto_speedups._parse_update_expression)
         unpatched.setattr(validators, "deepcopy", copy.deepcopy)
         unpatched.setattr(DepthFirstTraverser, "nodes_to_be_processed", moto_speedups._node_types_by_moto)
+        unpatched.setattr(UpdateExpressionValidator, "validate", moto_speedups._validate_by_moto)
         with mock_aws():
             expected = _apply_updates(boto3.client("dynamodb"))
     parsed_before = moto_speedups._pickled_tree.cache_info()
@@ -332,5 +338,6 @@ def test_update_expressions_parsed_once_and_walked_faster_answer_as_moto_does_ea
         outcomes = _apply_updates(boto3.client("dynamodb"))
 
     assert outcomes == expected
-    assert sum(isinstance(outcome, dict) and "Code" in outcome for outcome in outcomes) == 8
+    assert sum(isinstance(outcome, dict) and "Code" in outcome for outcome in outcomes) == 9
     assert moto_speedups._pickled_tree.cache_info().hits > parsed_before.hits
+    assert ("SET #a = :one, #b = :word", (("#a", "x"), ("#b", "y"))) in moto_speedups._SHAPES_PASSED
