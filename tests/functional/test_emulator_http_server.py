@@ -148,6 +148,22 @@ def test_the_moto_server_keeps_an_aws_client_on_one_connection() -> None:
         connection.close()
 
 
+def test_a_head_request_to_moto_tells_the_length_of_what_a_get_would_answer() -> None:
+    with MotoServer() as server:
+        s3 = boto3.client(
+            "s3",
+            endpoint_url=server.endpoint_url,
+            region_name="us-east-1",
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
+        s3.create_bucket(Bucket="heads")
+        s3.put_object(Bucket="heads", Key="five", Body=b"12345")
+
+        assert s3.head_object(Bucket="heads", Key="five")["ContentLength"] == 5
+        assert s3.get_object(Bucket="heads", Key="five")["Body"].read() == b"12345"
+
+
 def test_a_server_of_daemon_connections_stops_without_waiting_for_a_request_in_progress() -> None:
     """As the moto server does: an SQS long poll may hold its connection for 20 s."""
     entered, release = threading.Event(), threading.Event()

@@ -208,7 +208,9 @@ class _Handler(BaseHTTPRequestHandler):
         for name, value in response.headers:
             if name.lower() not in _HOP_BY_HOP:
                 self.send_header(name, value)
-        self.send_header("Content-Length", str(len(response.body)))
+        # A HEAD answer has no body but tells the length a GET would have (S3's HeadObject reads it).
+        declared = response.header("content-length") if self.command == "HEAD" else None
+        self.send_header("Content-Length", declared or str(len(response.body)))
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(response.body)
