@@ -10,11 +10,13 @@ import threading
 from collections.abc import Iterator
 from typing import Any
 
-import boto3
 import pytest
 
 from batonflow.emulator import HttpRequest, HttpResponse, MotoServer
 from batonflow.emulator.http_server import HttpServer, wsgi_responder
+from batonflow.infra.resources import AwsClients
+
+REGION = "us-east-1"
 
 
 def connection_to(server: HttpServer | MotoServer) -> http.client.HTTPConnection:
@@ -130,13 +132,7 @@ def test_the_moto_server_keeps_an_aws_client_on_one_connection() -> None:
         first, _ = exchange(connection, "GET", "/moto-api/data.json")
         socket_after_first = connection.sock
         second, _ = exchange(connection, "GET", "/moto-api/data.json")
-        sqs = boto3.client(
-            "sqs",
-            endpoint_url=server.endpoint_url,
-            region_name="us-east-1",
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-        )
+        sqs = AwsClients.for_endpoint(server.endpoint_url, region=REGION).sqs
         url = sqs.create_queue(QueueName="keep-alive")["QueueUrl"]
         sqs.send_message(QueueUrl=url, MessageBody="hello")
         received = sqs.receive_message(QueueUrl=url)["Messages"]
@@ -150,13 +146,7 @@ def test_the_moto_server_keeps_an_aws_client_on_one_connection() -> None:
 
 def test_a_head_request_to_moto_tells_the_length_of_what_a_get_would_answer() -> None:
     with MotoServer() as server:
-        s3 = boto3.client(
-            "s3",
-            endpoint_url=server.endpoint_url,
-            region_name="us-east-1",
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-        )
+        s3 = AwsClients.for_endpoint(server.endpoint_url, region=REGION).s3
         s3.create_bucket(Bucket="heads")
         s3.put_object(Bucket="heads", Key="five", Body=b"12345")
 
