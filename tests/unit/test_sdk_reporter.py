@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -70,6 +71,9 @@ def test_results_are_sent_in_one_batch_before_their_messages_are_deleted() -> No
     sqs = FakeSqs()
     reporter, leases, _ = make(sqs)
     reporter.flush([item(leases, 1), item(leases, 2), item(leases, 3, body=None)])
+    assert sqs.ops() == [("send", ["result-1", "result-2"])]
+    assert len(leases.held()) == 3  # held, and renewed, until deleted
+    reporter.delete_ready(everything=True)
     assert sqs.ops() == [
         ("send", ["result-1", "result-2"]),
         ("delete", ["receipt-3", "receipt-1", "receipt-2"]),
@@ -78,10 +82,51 @@ def test_results_are_sent_in_one_batch_before_their_messages_are_deleted() -> No
     assert leases.held() == []
 
 
+def test_deletes_wait_for_a_full_batch_across_results_batches() -> None:
+    sqs = FakeSqs()
+    reporter, leases, _ = make(sqs, delete_linger_seconds=60)
+    for n in range(9):
+        reporter.flush([item(leases, n)])
+        reporter.delete_ready()
+    assert [op for op, _ in sqs.ops()] == ["send"] * 9
+    reporter.flush([item(leases, 9), item(leases, 10)])
+    reporter.delete_ready()
+    assert sqs.ops()[9:] == [
+        ("send", ["result-9", "result-10"]),
+        ("delete", [f"receipt-{n}" for n in range(10)]),
+        ("delete", ["receipt-10"]),
+    ]
+    assert leases.held() == []
+
+
+def test_a_lone_delete_goes_once_the_oldest_has_waited_the_linger() -> None:
+    sqs = FakeSqs()
+    reporter, leases, _ = make(sqs, delete_linger_seconds=0.05)
+    reporter.start()
+    reporter.put(item(leases, 1))
+    deadline = time.monotonic() + 5
+    while len(sqs.calls) < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert sqs.ops() == [("send", ["result-1"]), ("delete", ["receipt-1"])]
+    assert leases.held() == []
+    reporter.close(timeout=5)
+
+
+def test_closing_deletes_what_waits_without_lingering() -> None:
+    sqs = FakeSqs()
+    reporter, leases, _ = make(sqs, delete_linger_seconds=3600)
+    reporter.start()
+    reporter.put(item(leases, 1))
+    reporter.close(timeout=5)
+    assert sqs.ops() == [("send", ["result-1"]), ("delete", ["receipt-1"])]
+    assert leases.held() == []
+
+
 def test_results_are_split_to_stay_under_the_batch_size_limit() -> None:
     sqs = FakeSqs()
     reporter, leases, _ = make(sqs, max_batch_bytes=20)
     reporter.flush([item(leases, n) for n in range(3)])  # 8 bytes each
+    reporter.delete_ready(everything=True)
     assert [op for op, _ in sqs.ops()] == ["send", "send", "delete"]
 
 
@@ -91,6 +136,7 @@ def test_a_result_that_did_not_go_keeps_its_message_and_is_sent_again() -> None:
     first, second = item(leases, 1), item(leases, 2)
     sqs.failing = {"result-2"}
     reporter.flush([first, second])
+    reporter.delete_ready(everything=True)
     assert sqs.ops()[-1] == ("delete", ["receipt-1"])
     assert leases.held() == [second.lease]
 
