@@ -64,6 +64,7 @@ def stopped(program: subprocess.Popen[bytes], stderr: Path | None = None) -> int
         children = subprocess.run(
             ["ps", "-o", "pid,stat,etime,args", "--ppid", str(program.pid)], capture_output=True, text=True
         ).stdout
+        signal_state = _signal_state(program.pid)
         program.send_signal(signal.SIGABRT)
         try:
             program.wait(5)
@@ -71,7 +72,25 @@ def stopped(program: subprocess.Popen[bytes], stderr: Path | None = None) -> int
             program.kill()
             program.wait()
         output = stderr.read_text(errors="replace")[-20_000:] if stderr is not None else ""
-        pytest.fail(f"still running {STOP_TIMEOUT_S} s after it was told to stop\n{children}\n{output}")
+        told = f"still running {STOP_TIMEOUT_S} s after it was told to stop"
+        pytest.fail(f"{told}\n{children}\n{signal_state}\n{output}")
+
+
+_SIGNAL_FIELDS = ("Name", "SigPnd", "ShdPnd", "SigBlk", "SigIgn", "SigCgt")
+
+
+def _signal_state(pid: int) -> str:
+    """Each thread's pending, blocked, ignored and caught signal masks (``/proc``; SIGINT is 0x2): whether a
+    Ctrl-C that did not stop the program was ignored, blocked, or is still waiting for a thread to take it."""
+    lines = []
+    for status in sorted(Path(f"/proc/{pid}/task").glob("*/status")):
+        try:
+            fields = status.read_text().splitlines()
+        except OSError:
+            continue
+        masks = [f for f in fields if f.startswith(_SIGNAL_FIELDS)]
+        lines.append(f"thread {status.parent.name}: " + " ".join(" ".join(m.split()) for m in masks))
+    return "\n".join(lines)
 
 
 def simple_workflow(api: str, task_type: str, inputs: dict[str, str], **task_def: Any) -> str:
