@@ -76,6 +76,16 @@ def stopped(program: subprocess.Popen[bytes], stderr: Path | None = None) -> int
         pytest.fail(f"{told}\n{children}\n{signal_state}\n{output}")
 
 
+AS_FROM_A_TERMINAL = (
+    "import os, signal, sys\n"
+    "signal.signal(signal.SIGINT, signal.SIG_DFL)\n"
+    "os.execv(sys.executable, [sys.executable, *sys.argv[1:]])\n"
+)
+"""Run a program (the arguments after ``-c`` and this) with Ctrl-C's default action, as a shell starts a
+foreground command. A process started with SIGINT ignored keeps it ignored, and Python then installs no
+KeyboardInterrupt handler: the test suite run as a background job of a shell without job control (``pytest
+&`` in a script) ignores SIGINT, and the README program then never stopped on the test's Ctrl-C."""
+
 _SIGNAL_FIELDS = ("Name", "SigPnd", "ShdPnd", "SigBlk", "SigIgn", "SigCgt")
 
 
@@ -211,7 +221,7 @@ def test_readme_example_runs_a_workflow(api: str, tmp_path: Path) -> None:
     stderr = tmp_path / "stderr.txt"
     with stderr.open("wb") as stderr_file:
         program = subprocess.Popen(
-            [sys.executable, "-X", "faulthandler", str(script)],
+            [sys.executable, "-c", AS_FROM_A_TERMINAL, "-X", "faulthandler", str(script)],
             cwd=tmp_path,
             stdout=subprocess.DEVNULL,
             stderr=stderr_file,
