@@ -126,14 +126,9 @@ def wsgi_responder(app: Callable[..., Any]) -> Responder:
             data=request.body,
             environ_overrides={"REMOTE_ADDR": request.source_ip, "SERVER_PROTOCOL": request.protocol},
         ).get_environ()
+        # buffered: werkzeug reads the whole body and calls the app's close() itself
         body, status, response_headers = run_wsgi_app(app, environ, buffered=True)
-        try:
-            content = b"".join(body)
-        finally:
-            close = getattr(body, "close", None)
-            if close is not None:
-                close()
-        return HttpResponse(int(status.split(" ", 1)[0]), list(response_headers.items()), content)
+        return HttpResponse(int(status.split(" ", 1)[0]), list(response_headers.items()), b"".join(body))
 
     return respond
 

@@ -165,7 +165,7 @@ class Reporter:
     def _run(self) -> None:
         while (batch := self._take()) is not None:
             self.flush(batch)
-            self.delete_ready(everything=self._closing)
+            self.delete_ready()
             if self._failures:
                 with self._cond:
                     self._cond.wait_for(lambda: self._closing, self._delay(self._failures))
