@@ -66,7 +66,7 @@ def test_a_workflow_whose_decides_kept_failing_goes_on_after_a_redrive(harness: 
         raise RuntimeError("the table is throttling, say")
 
     monkeypatch.setattr(decider, "run_decide", broken)
-    workflow_id = harness.api("POST", "/api/workflow/dlq_flow", {}).text
+    workflow_id = harness.start_by_the_decider("dlq_flow", {})
     harness.pump()
     assert harness.api("GET", f"/api/workflow/{workflow_id}").json()["tasks"] == []
     assert depth(harness, "DeciderDLQ") == 1
@@ -101,7 +101,7 @@ def test_a_redriven_decide_whose_commit_happened_sends_what_the_commit_recorded(
         send(queues, url, entries)
 
     monkeypatch.setattr(Queues, "_send_batches", refuse_the_task_queue)
-    workflow_id = harness.api("POST", "/api/workflow/dlq_flow", {}).text
+    workflow_id = harness.start_by_the_decider("dlq_flow", {})
     harness.pump()
     [task] = harness.api("GET", f"/api/workflow/{workflow_id}").json()["tasks"]
     assert task["status"] == "SCHEDULED"  # committed, never sent

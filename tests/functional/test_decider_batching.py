@@ -15,7 +15,7 @@ ONE_TASK = {"name": "one", "tasks": [{"name": "job", "taskReferenceName": "job_r
 
 def _start(harness: Harness, count: int) -> list[str]:
     assert harness.api("POST", "/api/metadata/workflow?overwrite=true", ONE_TASK).status == 200
-    return [harness.api("POST", "/api/workflow/one", {}).text for _ in range(count)]
+    return [harness.start_by_the_decider("one", {}) for _ in range(count)]
 
 
 def _sends_to(harness: Harness, url: str) -> list[tuple[str, int]]:

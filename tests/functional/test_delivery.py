@@ -232,7 +232,7 @@ def test_a_task_written_by_a_decide_that_lost_its_commit_is_sent_by_the_next_dec
 
 def test_a_plan_that_lost_its_commit_takes_its_tasks_back_so_a_later_run_never_shows_them(harness: Harness):
     assert harness.api("POST", "/api/metadata/workflow", ONE_TASK).status == 200
-    workflow_id = harness.api("POST", "/api/workflow/one", {}).text
+    workflow_id = harness.start_by_the_decider("one", {})
     store = harness.runtime.executions
     commit_header = store._commit_header
     raced: list[bool] = []
@@ -282,7 +282,7 @@ def test_a_reader_never_sees_a_decide_half_written(harness: Harness):
 
 def test_a_task_both_racing_commits_wrote_stays_with_the_winner(harness: Harness):
     assert harness.api("POST", "/api/metadata/workflow", ONE_TASK).status == 200
-    workflow_id = harness.api("POST", "/api/workflow/one", {}).text
+    workflow_id = harness.start_by_the_decider("one", {})
     store = harness.runtime.executions
     loaded = store.load(workflow_id)
     assert loaded is not None

@@ -180,6 +180,19 @@ def _send_result(harness: Harness, task: dict[str, Any], status: str, **extra: A
     harness.pump()
 
 
+def _run_again_by_the_decider(
+    harness: Harness, workflow_id: str, before_the_decider: Callable[[], None] = lambda: None
+) -> None:
+    """Restart the finished workflow and terminate it once its first task is out. A start runs its first
+    decide itself, and results are decided where they land: a restart is decided by the decider."""
+    assert harness.api("POST", f"/api/workflow/{workflow_id}/restart").status == 204
+    before_the_decider()
+    harness.pump()
+    workflow = harness.api("GET", f"/api/workflow/{workflow_id}").json()
+    assert [task["status"] for task in workflow["tasks"]] == ["SCHEDULED"]
+    assert harness.api("DELETE", f"/api/workflow/{workflow_id}").status == 200
+
+
 def test_worker_tasks_lookups_and_removal(recorded: tuple[Harness, Recorder]) -> None:
     harness, recorder = recorded
     task_defs = [{"name": n, "retryCount": 0, "responseTimeoutSeconds": 30} for n in ("iam_a", "iam_b")]
@@ -214,6 +227,7 @@ def test_worker_tasks_lookups_and_removal(recorded: tuple[Harness, Recorder]) ->
         assert harness.api("GET", target).status == 200, target
     harness.clock.advance(120)
     importlib.import_module("batonflow.handlers.sweeper").handler({}, context("sweeper"))
+    _run_again_by_the_decider(harness, workflow_id)
     assert harness.api("DELETE", f"/api/workflow/{workflow_id}/remove").status == 200
     harness.pump()
 
@@ -317,6 +331,7 @@ def test_large_payloads(recorded: tuple[Harness, Recorder]) -> None:
 
     _cold(harness)
     assert harness.api("GET", f"/api/workflow/{workflow_id}").json()["output"] == {"blob": "b" * 100_000}
+    _run_again_by_the_decider(harness, workflow_id, lambda: _cold(harness))
     assert harness.api("DELETE", f"/api/workflow/{workflow_id}/remove").status == 200
     harness.pump()
 

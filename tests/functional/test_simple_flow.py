@@ -140,18 +140,18 @@ def test_sqs_native_results_drive_the_workflow_and_duplicates_change_nothing(har
     assert {t["workerId"] for t in result["tasks"]} == {"sqs-worker"}
 
 
-def test_a_decider_message_delivered_twice_schedules_each_task_once(harness: Harness):
+def test_a_start_schedules_its_first_task_itself_and_wake_ups_after_it_schedule_nothing_again(
+    harness: Harness,
+):
     register(harness)
-    response = harness.api("POST", "/api/workflow/three_steps", {"user": "x"})
-    workflow_id = response.text
-    [start_message] = harness.receive_all(harness.queue_url("DeciderQueue"))
-    harness.runtime.sqs.change_message_visibility(
-        QueueUrl=harness.queue_url("DeciderQueue"),
-        ReceiptHandle=start_message["ReceiptHandle"],
-        VisibilityTimeout=0,
-    )
-    harness.runtime.queues.wake_workflows([workflow_id], "task")
+    workflow_id = harness.api("POST", "/api/workflow/three_steps", {"user": "x"}).text
+    started = workflow(harness, workflow_id)
+    assert harness.receive_all(harness.queue_url("DeciderQueue")) == []
+    for reason in ("start", "task"):  # a client's repeated start, a duplicate wake-up
+        harness.runtime.queues.wake_workflows([workflow_id], reason)
     harness.pump()
+
+    assert [t["referenceTaskName"] for t in started["tasks"]] == ["fetch_ref"]
     assert len(workflow(harness, workflow_id)["tasks"]) == 1
     assert len(harness.receive_all(harness.runtime.queues.task_queue_url("fetch"))) == 1
 

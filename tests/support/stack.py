@@ -32,7 +32,9 @@ from batonflow.emulator.stack import LOCAL_PARAMETERS
 from batonflow.emulator.ttl import TtlSweeper
 from batonflow.infra import DynamoDbEvent, SqsEvent, load_template
 from batonflow.infra.provision import ProvisionedStack, provision
+from batonflow.model import StartWorkflowRequest
 from batonflow.service.runtime import Runtime
+from batonflow.service.workflows import start_workflow
 from tests.support.clock import FakeClock
 
 REGION = "us-east-1"
@@ -76,6 +78,15 @@ class Harness:
     ) -> HttpResponse:
         request = HttpRequest.build(method, target, json_body=json_body, body=body, headers=headers or {})
         return self.gateway.handle(request)
+
+    def start_by_the_decider(self, name: str, workflow_input: dict[str, Any]) -> str:
+        """Start a workflow whose first decide the decider makes, as a start inside a queue function
+        (a child the decider starts) does: such a function holds its sends until its batch ends, so the
+        start writes the header and wakes the decider. An API start decides itself; this is for tests of
+        the decider's own batching, failures and redeliveries."""
+        request = StartWorkflowRequest.model_validate({"name": name, "input": workflow_input})
+        with self.runtime.queues.held():
+            return start_workflow(self.runtime, request)
 
     def pump(self, *functions: str, max_rounds: int = 200) -> int:
         """Deliver messages to the queue functions until no queue has any; returns batches delivered."""

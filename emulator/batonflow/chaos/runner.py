@@ -43,11 +43,12 @@ SWEEP_INTERVAL_S = 2.0
 SWEEP_GRACE_S = 60.0
 """The engine's sweeper grace (``batonflow.service.timers.SWEEP_GRACE_MS``)."""
 START_GRACE_S = 60.0
-"""A new workflow's first deadline (``batonflow.service.starting.START_GRACE_MS``): a lost start message is
-noticed by the sweeper only a grace after it."""
+"""A new workflow's first deadline (``batonflow.service.starting.START_GRACE_MS``): a start that died before
+its effects (its first tasks' sends, or the decider's wake-up) is noticed by the sweeper only a grace after
+it."""
 SWEEP_BOUND_S = START_GRACE_S + SWEEP_GRACE_S + SWEEP_INTERVAL_S + 15.0
 """How long a workflow may sit without progress before it counts as stuck: the longest repair the sweeper
-makes (a lost start message), one sweep, slack."""
+makes (a start that died before its effects), one sweep, slack."""
 _WORKER_CONCURRENCY = 20
 _LEASE_S = 3
 IN_FLIGHT = 100

@@ -267,8 +267,11 @@ WAIT = Workload(
     _definition(
         "chaos_wait",
         [
+            # a task first: a start's own decide (the API, which faults leave alone) would send the WAIT's
+            # timer, where this way a queue function sends it, which ``lost_timer`` can hit
+            _add("before", "${workflow.input.value}", 2),
             _task("pause", "WAIT", inputParameters={"duration": "1s"}),
-            _add("after", "${workflow.input.value}", 5),
+            _add("after", "${before.output.value}", 3),
         ],
         {"value": "${after.output.value}"},
     ),

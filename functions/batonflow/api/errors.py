@@ -11,6 +11,7 @@ from botocore.exceptions import ClientError
 from pydantic import ValidationError
 
 from batonflow.errors import BatonError, UnauthorizedError, ValidationFailedError
+from batonflow.store.errors import is_throttling
 
 INSTANCE = "baton"
 
@@ -26,28 +27,13 @@ def error_response(status: int, message: str, *, retryable: bool = False, **extr
     return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=json.dumps(body))
 
 
-THROTTLING_CODES = frozenset(
-    {
-        "ProvisionedThroughputExceededException",  # DynamoDB: a table's or partition's throughput
-        "RequestLimitExceeded",  # DynamoDB: the account's throughput quota
-        "ThrottlingException",  # DynamoDB's control plane, most JSON services
-        "RequestThrottled",  # SQS
-        "Throttling",
-        "TooManyRequestsException",
-        "SlowDown",  # S3
-    }
-)
-"""AWS error codes meaning "too many requests, try again": botocore's standard retry mode retries them with
-backoff; one that still comes through means the retries (or the client's retry quota) ran out."""
-
-
 def render_aws_refusal(error: ClientError) -> Response | None:
     """A throttled AWS call the retries did not get through: **503**, ``retryable: true``. Conductor
     answers 500 for a ``TransientException`` (REFERENCE §5); clients treat any non-2xx alike, and 503 tells
     an HTTP client or proxy that retrying later is the answer. None for any other AWS error."""
-    code = str(error.response.get("Error", {}).get("Code", ""))
-    if code not in THROTTLING_CODES:
+    if not is_throttling(error):
         return None
+    code = str(error.response.get("Error", {}).get("Code", ""))
     return error_response(503, f"Service busy: AWS throttled the request ({code}); retry it", retryable=True)
 
 

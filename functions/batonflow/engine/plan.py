@@ -132,6 +132,12 @@ class Plan:
     new_run: NewRun | None = None
 
     @property
+    def ends(self) -> bool:
+        """Whether this plan finishes the workflow (any terminal status)."""
+        status = self.workflow.status if self.workflow is not None else None
+        return status is not None and status.is_terminal
+
+    @property
     def is_empty(self) -> bool:
         return not (
             self.new_tasks

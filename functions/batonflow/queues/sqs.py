@@ -73,7 +73,7 @@ class Queues:
         comes back (its commits' outboxes then repeat the sends, see ``service.executor``). Nothing is
         sent if the block raises; a failed send at the end raises :class:`SendError`.
         """
-        if getattr(self._held, "entries", None) is not None:
+        if self.holding:
             yield
             return
         self._held.entries = {}
@@ -84,6 +84,11 @@ class Queues:
             self._held.entries = None
         for url, queued in entries.items():
             self._send_batches(url, queued)
+
+    @property
+    def holding(self) -> bool:
+        """Whether this thread's sends are held (:meth:`held`): they go out only when the block ends."""
+        return getattr(self._held, "entries", None) is not None
 
     # -- task queues ----------------------------------------------------------------------------------
     def task_queue_url(self, task_type: str) -> str:

@@ -15,6 +15,9 @@ message first repeats the outbox entries that still matter (tasks still SCHEDULE
 created — creating a child is idempotent) and re-reports a finished child workflow to its parent. A lost
 race (``ConflictError``) reloads and decides again; nothing was sent yet, and re-created task items are
 no-ops thanks to deterministic ids.
+
+A workflow's first decide runs where it is created, from the execution as built (``create_workflow``): no
+load, and the header is written with the plan applied instead of committed over a stored one.
 """
 
 from __future__ import annotations
@@ -31,15 +34,16 @@ from batonflow.engine.decider import decide
 from batonflow.engine.lifecycle import InvalidTransition, terminate
 from batonflow.engine.plan import ChildStart, Dispatch, FailureWorkflowStart, Plan
 from batonflow.engine.state import LARGE_WORKFLOW_TASKS, NeedFull, NeedTaskDefs, NeedTasks, WorkflowState
-from batonflow.model import Task, TaskDef, TaskStatus, Workflow, WorkflowStatus
+from batonflow.model import StartWorkflowRequest, Task, TaskDef, TaskStatus, Workflow, WorkflowStatus
 from batonflow.model.wire import DeciderReason, ResultMessage
 from batonflow.service.concurrency import release
 from batonflow.service.dispatch import dispatch
 from batonflow.service.runtime import Runtime
-from batonflow.service.starting import START_GRACE_MS, start_for_task
-from batonflow.service.tasks import apply_result
+from batonflow.service.starting import START_GRACE_MS, new_execution
+from batonflow.service.tasks import MAX_NEW_TASKS_IN_REQUEST, apply_result
 from batonflow.store.errors import ConflictError
 from batonflow.store.executions import LoadedWorkflow
+from batonflow.store.layout import Header
 
 logger = logging.getLogger(__name__)
 
@@ -93,6 +97,9 @@ def run_decide(
             raise WorkflowTooLarge(f"workflow {workflow_id} has too many attempts to be loaded whole")
         if redelivered:
             metrics.count(metrics.Metric.DECIDER_RETRIES)
+        if redelivered or loaded.header.version == 1:
+            # version 1: a start whose effects may not have happened (``create_workflow``); none to repeat
+            # for a workflow created without its first decide
             _repeat_outbox(runtime, loaded)
             redelivered = False
         now = runtime.clock()
@@ -221,6 +228,12 @@ def commit(
     ``finished``: attempts whose change caused this decide; those that finished give back their
     concurrency slots (with the attempts the plan finishes) before the plan's new attempts are sent.
     """
+    runtime.executions.commit(loaded, plan, now, _outbox(runtime, plan), token=token)
+    _perform(runtime, loaded, plan, now, finished)
+
+
+def _outbox(runtime: Runtime, plan: Plan) -> list[dict[str, Any]]:
+    """What a commit records of the effects it is about to perform, to repeat them after a crash."""
     outbox = dispatch_entries(plan.dispatches) + [_child_entry(runtime, child) for child in plan.children]
     if plan.failure_workflow is not None:
         # the failed execution itself is left out of the header (it could outgrow the item) and rebuilt
@@ -228,7 +241,11 @@ def commit(
         request = plan.failure_workflow.request
         slim = {**request, "input": {k: v for k, v in request["input"].items() if k != "failedWorkflow"}}
         outbox.append({"failureWorkflow": plan.failure_workflow.workflow_id, "request": slim})
-    runtime.executions.commit(loaded, plan, now, outbox, token=token)
+    return outbox
+
+
+def _perform(runtime: Runtime, loaded: LoadedWorkflow, plan: Plan, now: int, finished: Sequence[str]) -> None:
+    """The effects of a committed plan: dispatches, child starts, reports, its timer."""
     workflow_id = loaded.header.workflow.workflow_id
     for note in plan.notes:
         logger.info(note, extra={"workflowId": workflow_id})
@@ -242,10 +259,84 @@ def commit(
     for change in plan.task_changes:
         if change.task.sub_workflow_id and change.task.status == TaskStatus.CANCELED:
             _terminate_child(runtime, change.task, plan)
-    if plan.workflow is not None and plan.workflow.status is not None and plan.workflow.status.is_terminal:
+    if plan.ends:
         report_to_parent(runtime, _ended(loaded.header.workflow, plan))
     elif plan.wake_at is not None and plan.wake_at != loaded.header.wake_at:
         runtime.queues.wake_at(workflow_id, plan.wake_at, now=now)
+
+
+def create_workflow(
+    runtime: Runtime,
+    request: StartWorkflowRequest,
+    workflow_id: str,
+    *,
+    parent: tuple[str, str] | None = None,
+) -> None:
+    """Create the execution a start request asks for and run its first decide, as Conductor does: when
+    this returns, its first tasks are on their queues and in the workflow.
+
+    Nothing is read: the decide plans from the execution as built here, and its attempts and the header,
+    with the plan applied, are written as one decide's commit is, then its effects are performed. Until
+    they are confirmed (the header moves from version 1 to 2, ``ExecutionStore.confirm_start``), the
+    header keeps a wake-up ``START_GRACE_MS`` ahead: if the start dies in between, the sweeper wakes the
+    workflow, and a decide of a version-1 header repeats the outbox, as a redelivered one does. The
+    confirmation replaces the wake-up with the plan's, at the cost of the write the decider's first
+    commit would have made; the decider's queue hop, invocation and load are saved.
+
+    Left to the decider (the header is written undecided and the decider woken): a plan creating more
+    than ``MAX_NEW_TASKS_IN_REQUEST`` attempts (an API request answers within 29 s), and a start inside a
+    handler that holds its sends until its batch ends (``Queues.held``), whose confirmation could not
+    follow them.
+
+    Raises a ``store.errors.ConflictError`` if ``workflow_id`` exists already.
+    """
+    workflow = new_execution(runtime, request, workflow_id, parent=parent)
+    now = workflow.create_time
+    if runtime.queues.holding or not _start_decided(runtime, workflow, now):
+        runtime.executions.create(workflow, wake_at=now + START_GRACE_MS)
+        runtime.queues.wake_workflows([workflow_id], DeciderReason.START)
+    metrics.count(metrics.Metric.WORKFLOWS_STARTED)
+    details: dict[str, Any] = {"workflowId": workflow_id, "workflowName": workflow.workflow_name}
+    if runtime.settings.log_payloads:
+        details["input"] = workflow.input
+    logger.info("workflow started", extra=details)
+
+
+def _start_decided(runtime: Runtime, workflow: Workflow, now: int) -> bool:
+    """Write ``workflow`` with its first decide applied and perform it; False (nothing written) if that
+    plan is one to leave to the decider."""
+    token = uuid.uuid4().hex
+    loaded, plan = _decide(runtime, LoadedWorkflow(Header(workflow=workflow, version=0), []), (), token, now)
+    # a plan over no attempts changes, counts and removes none; should one ever, the decider's commit
+    # writes what ``create_decided`` does not
+    touches_stored = plan.task_changes or plan.counted or plan.removed_tasks or plan.new_run is not None
+    if touches_stored or len(plan.new_tasks) > MAX_NEW_TASKS_IN_REQUEST:
+        return False
+    wake_at = now + START_GRACE_MS
+    runtime.executions.create_decided(loaded, plan, now, _outbox(runtime, plan), token=token, wake_at=wake_at)
+    _perform(runtime, loaded, plan, now, ())
+    runtime.executions.confirm_start(workflow.workflow_id or "", None if plan.ends else plan.wake_at)
+    return True
+
+
+def start_for_task(
+    runtime: Runtime, request: dict[str, Any], workflow_id: str, parent: tuple[str, str] | None
+) -> str | None:
+    """Start the workflow a task asked for (idempotent); returns why it could not start, or None."""
+    try:
+        parsed = StartWorkflowRequest.model_validate(request)
+        create_workflow(runtime, parsed, workflow_id, parent=parent)
+    except ConflictError:
+        # created already: this is a repeated effect, and the first try may have died before its start's
+        # effects (its first decide's dispatches, or the decider's wake-up), so wake it again: the decide
+        # repeats them if they are unconfirmed, and otherwise changes nothing
+        runtime.queues.wake_workflows([workflow_id], DeciderReason.START)
+        return None
+    except (errors.NotFoundError, errors.BadRequestError, errors.PayloadTooLargeError) as error:
+        return error.message
+    except ValueError as error:
+        return f"Invalid start request: {error}"
+    return None
 
 
 def _count(runtime: Runtime, loaded: LoadedWorkflow, plan: Plan) -> None:

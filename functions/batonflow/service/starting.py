@@ -1,26 +1,20 @@
-"""Creating a workflow execution: its definition snapshot, input and header (REFERENCE §1.1, §2.6, §3.14).
+"""Building a workflow execution: its definition snapshot and input (REFERENCE §1.1, §2.6, §3.14).
 
-Shared by the start API and by tasks that start workflows (SUB_WORKFLOW, START_WORKFLOW).
+Shared by the start API and by tasks that start workflows (SUB_WORKFLOW, START_WORKFLOW); writing it and
+its first decide is ``service.executor.create_workflow``.
 """
 
 from __future__ import annotations
 
-import logging
-from typing import Any
-
-from batonflow import metrics
 from batonflow.engine.snapshot import embed_task_defs
-from batonflow.errors import BadRequestError, NotFoundError, PayloadTooLargeError, ValidationFailedError
+from batonflow.errors import BadRequestError, NotFoundError, ValidationFailedError
 from batonflow.model import StartWorkflowRequest, Workflow, WorkflowDef, WorkflowStatus
 from batonflow.model.validation import validate_workflow_def
-from batonflow.model.wire import DeciderReason
 from batonflow.service.runtime import Runtime
-from batonflow.store import errors as store_errors
-
-logger = logging.getLogger(__name__)
 
 START_GRACE_MS = 60_000
-"""A new workflow's first wake-up if its start message is lost: the sweeper then sends it again."""
+"""A new workflow's wake-up until its start's effects are done (its first decide's dispatches, or the
+message that asks the decider for that decide): if the start dies first, the sweeper then wakes it."""
 
 
 def resolve_definition(runtime: Runtime, request: StartWorkflowRequest) -> WorkflowDef:
@@ -43,17 +37,14 @@ def snapshot_definition(runtime: Runtime, definition: WorkflowDef) -> WorkflowDe
     return embed_task_defs(definition, registered.get)
 
 
-def create_workflow(
+def new_execution(
     runtime: Runtime,
     request: StartWorkflowRequest,
     workflow_id: str,
     *,
     parent: tuple[str, str] | None = None,
-) -> None:
-    """Write the execution's header and hand its first decide to the decider.
-
-    Raises a ``store.errors.ConflictError`` if ``workflow_id`` exists already.
-    """
+) -> Workflow:
+    """The execution a start request asks for, RUNNING, before its first decide (nothing is written)."""
     if request.input is None:
         raise BadRequestError("NULL input passed when starting workflow")
     definition = snapshot_definition(runtime, resolve_definition(runtime, request))
@@ -62,7 +53,7 @@ def create_workflow(
         for key, value in definition.input_template.items():
             workflow_input.setdefault(key, value)
     now = runtime.clock()
-    workflow = Workflow(
+    return Workflow(
         workflow_id=workflow_id,
         workflow_definition=definition,
         status=WorkflowStatus.RUNNING,
@@ -78,29 +69,3 @@ def create_workflow(
         create_time=now,
         update_time=now,
     )
-    runtime.executions.create(workflow, wake_at=now + START_GRACE_MS)
-    runtime.queues.wake_workflows([workflow_id], DeciderReason.START)
-    metrics.count(metrics.Metric.WORKFLOWS_STARTED)
-    details: dict[str, Any] = {"workflowId": workflow_id, "workflowName": definition.name}
-    if runtime.settings.log_payloads:
-        details["input"] = workflow_input
-    logger.info("workflow started", extra=details)
-
-
-def start_for_task(
-    runtime: Runtime, request: dict[str, Any], workflow_id: str, parent: tuple[str, str] | None
-) -> str | None:
-    """Start the workflow a task asked for (idempotent); returns why it could not start, or None."""
-    try:
-        parsed = StartWorkflowRequest.model_validate(request)
-        create_workflow(runtime, parsed, workflow_id, parent=parent)
-    except store_errors.ConflictError:
-        # created already: this is a repeated effect, and the first try may have died between writing the
-        # header and waking the decider, so wake it again (a decide of a started workflow changes nothing)
-        runtime.queues.wake_workflows([workflow_id], DeciderReason.START)
-        return None
-    except (NotFoundError, BadRequestError, ValidationFailedError, PayloadTooLargeError) as error:
-        return error.message
-    except ValueError as error:
-        return f"Invalid start request: {error}"
-    return None

@@ -14,9 +14,9 @@ from batonflow.engine.state import WorkflowState
 from batonflow.errors import ConflictError, NotFoundError
 from batonflow.model import RerunWorkflowRequest, StartWorkflowRequest, Workflow, WorkflowStatus
 from batonflow.model.wire import DeciderReason
-from batonflow.service.executor import Operation, apply_operation
+from batonflow.service.executor import Operation, apply_operation, create_workflow
 from batonflow.service.runtime import Runtime
-from batonflow.service.starting import create_workflow, snapshot_definition
+from batonflow.service.starting import snapshot_definition
 from batonflow.store import errors as store_errors
 
 logger = logging.getLogger(__name__)
@@ -25,7 +25,7 @@ _IDEMPOTENT_NAMESPACE = uuid.UUID("0b6f6d0e-8a43-4f4e-b6d1-0d6c3a3e9f11")
 
 
 def start_workflow(runtime: Runtime, request: StartWorkflowRequest) -> str:
-    """Create the execution and hand it to the decider; returns the workflow id."""
+    """Create the execution and run its first decide; returns the workflow id."""
     workflow_id = _workflow_id(request)
     if request.idempotency_key:
         runtime.executions.clear_expired(workflow_id)
@@ -49,8 +49,9 @@ def _existing_for_idempotency_key(
     """Conductor OSS ignores idempotencyKey (a bug users trip over); Baton honours it, Orkes-style.
 
     A repeated start is often a client's retry after an error, and the first start may have failed between
-    writing the header and waking the decider (a throttled send), so the existing execution is woken
-    again: a decide of a started workflow changes nothing, and otherwise it would wait for the sweeper.
+    writing the header and its effects (a throttled send), so the existing execution is woken again: the
+    decide repeats those effects if the start did not confirm them, and otherwise changes nothing, where
+    the workflow would wait for the sweeper.
     """
     runtime.queues.wake_workflows([workflow_id], DeciderReason.START)
     strategy = (request.idempotency_strategy or "FAIL").upper()

@@ -36,7 +36,7 @@ from batonflow.engine.plan import NewRun, Plan
 from batonflow.model import Task, TaskStatus, Workflow, WorkflowStatus
 from batonflow.store.attrs import AttributeValue, Item, boolean, doc, get_bool, get_doc, get_n, get_s, n, s
 from batonflow.store.batches import batch_write
-from batonflow.store.errors import ConflictError
+from batonflow.store.errors import ConflictError, is_throttling
 from batonflow.store.layout import (
     EXPIRES_AT,
     HEADER_SK,
@@ -86,6 +86,7 @@ _WORKER_FIELDS = {
     "callback_after_seconds": "callbackAfterSeconds",
 }
 """Task field -> item attribute, for the fields a worker's result writes (``update_open_task_fields``)."""
+_WAKE_ATTRIBUTES = frozenset({"wakeAt", "wakeShard"})
 _BATCH_GET = 100
 _PROBE_PAGE = 16
 """Items in the first page of a load that may turn out partial: enough for a small workflow's header and
@@ -378,6 +379,78 @@ class ExecutionStore:
         )
         self._put_new(header_item(stored, wake_at=wake_at))
 
+    def create_decided(
+        self,
+        loaded: LoadedWorkflow,
+        plan: Plan,
+        now: int,
+        outbox: list[dict[str, Any]],
+        *,
+        token: str,
+        wake_at: int,
+    ) -> None:
+        """Write a new workflow together with its first decide: the plan's attempts, then the header with
+        the plan applied, its ``outbox`` and a wake-up at ``wake_at`` (not the plan's: the start's safety
+        net until :meth:`confirm_start`).
+
+        ``loaded`` is the execution as it would be loaded before that decide (not stored, no tasks). The
+        header stays at version 1, as a created one is, so a decide that loads it before the confirmation
+        knows the start's effects may not have happened (``service.executor.run_decide``). Raises
+        ConflictError if the workflow exists (taking back the attempts this call wrote, as a commit that
+        lost does), PayloadTooLargeError for an input over the hard limit (nothing is written then).
+        """
+        workflow = loaded.header.workflow
+        workflow_id = workflow.workflow_id or ""
+        stored = workflow.model_copy(
+            update={
+                "input": self._offload(workflow.input, workflow_id, limit=MAX_PAYLOAD_BYTES),
+                "variables": self._offload(workflow.variables, workflow_id),
+            }
+        )
+        item = header_item(stored, wake_at=wake_at)
+        changed, removed = _header_changes(
+            loaded.header, self._stored_plan(loaded.header, plan), now=now, retention_s=self._retention_s
+        )
+        for name in set(removed) - _WAKE_ATTRIBUTES:
+            item.pop(name, None)
+        item.update({name: value for name, value in changed.items() if name not in _WAKE_ATTRIBUTES})
+        item.update(updateTime=n(now), outbox=doc(outbox))
+        created, existing = self._put_new_tasks(plan.new_tasks, token)
+        try:
+            self._put_new(item)
+        except ConflictError:
+            self._take_back(workflow_id, created, token)
+            raise
+        except ClientError as error:
+            if is_throttling(error):  # refused, so no header: nothing would ever delete the attempts
+                self._take_back(workflow_id, created, token)
+            raise
+        self._claim(existing, token)
+
+    def confirm_start(self, workflow_id: str, wake_at: int | None) -> None:
+        """After a workflow's first decide performed its effects (:meth:`create_decided`): version 2, and
+        the wake-up its plan asked for instead of the start's. Nothing if a decide committed meanwhile: it
+        set the wake-up it needs."""
+        update = "SET #version = :confirmed"
+        values: Item = {":confirmed": n(2), ":created": n(1)}
+        if wake_at is None:
+            update += " REMOVE wakeAt, wakeShard"
+        else:
+            update += ", wakeAt = :wakeAt, wakeShard = :wakeShard"
+            values.update({":wakeAt": n(wake_at), ":wakeShard": s(wake_shard(workflow_id))})
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key={"PK": s(workflow_pk(workflow_id)), "SK": s(HEADER_SK)},
+                UpdateExpression=update,
+                ConditionExpression="#version = :created",
+                ExpressionAttributeNames={"#version": "version"},
+                ExpressionAttributeValues=values,
+            )
+        except ClientError as error:
+            if not _is_conditional_failure(error):
+                raise
+
     def _put_new(self, item: Item) -> bool:
         try:
             self._client.put_item(
@@ -407,15 +480,8 @@ class ExecutionStore:
         a writer that may still lose never takes an item from one that may win.
         """
         workflow_id = loaded.header.workflow.workflow_id
-        created: list[str] = []
-        existing: list[Task] = []
+        created, existing = self._put_new_tasks(plan.new_tasks, token)
         try:
-            for task in plan.new_tasks:
-                try:
-                    self._put_new({**task_item(self._stored_task(task)), _OWNER: s(token)})
-                    created.append(task.task_id)
-                except ConflictError:
-                    existing.append(task)
             for change in plan.task_changes:
                 self._update_task(change.task, expected=(change.expected_status.value,))
             for task_id in plan.counted:
@@ -426,6 +492,19 @@ class ExecutionStore:
             raise
         self._claim(existing, token)
         self._delete_tasks(workflow_id, [*plan.removed_tasks, *loaded.leftovers])
+
+    def _put_new_tasks(self, tasks: Iterable[Task], token: str) -> tuple[list[str], list[Task]]:
+        """Write a plan's new attempts as ``token``'s; returns the ids written and the attempts that
+        existed already (the same deterministic id, written by another decide of the same state)."""
+        created: list[str] = []
+        existing: list[Task] = []
+        for task in tasks:
+            try:
+                self._put_new({**task_item(self._stored_task(task)), _OWNER: s(token)})
+                created.append(task.task_id)
+            except ConflictError:
+                existing.append(task)
+        return created, existing
 
     def _take_back(self, workflow_id: str, task_ids: Iterable[str], token: str) -> None:
         """Delete the items a failed commit created, unless a winning commit claimed one meanwhile."""
@@ -962,8 +1041,7 @@ def _header_changes(
                 changed[EXPIRES_AT] = n(expiry)
         if change.clear_reason:
             removed.append("reason")
-    ended = change is not None and change.status is not None and change.status.is_terminal
-    if plan.wake_at is not None and not ended:
+    if plan.wake_at is not None and not plan.ends:
         changed.update(wakeAt=n(plan.wake_at), wakeShard=s(wake_shard(header.workflow.workflow_id)))
     else:
         removed += ["wakeAt", "wakeShard"]
