@@ -272,6 +272,30 @@ def test_a_start_whose_wake_up_was_throttled_away_is_not_lost_nor_doubled_by_the
     assert [w["workflowId"] for w in correlated] == [again.text]
 
 
+def test_a_start_whose_confirmation_was_throttled_answers_and_the_sweeper_finishes_it(
+    monkeypatch: pytest.MonkeyPatch, backoffs: list[float]
+):
+    """The start's effects happened; only its confirmation (its one UpdateItem) ran out of retries. The
+    client gets the workflow's id, not an error that would make it start the workflow again; the start's
+    wake-up stays, and the sweeper's decide re-sends the first task, still waiting: the worker runs it
+    twice, and the second result changes nothing."""
+    throttle = Throttle()
+    with throttled_harness(monkeypatch, throttle) as harness:
+        register(harness)
+        throttle.start(1.0, only="DynamoDB_20120810.UpdateItem")
+        response = harness.api("POST", "/api/workflow/burst", {"n": 21})
+        throttle.start(0.0)
+        woken = run_sweeper(harness, throttle)
+        harness.pump()
+        runs = work(harness)
+        workflow = harness.api("GET", f"/api/workflow/{response.text}?includeTasks=true").json()
+
+    assert response.status == 200
+    assert (woken, runs) == (1, 2)
+    assert (workflow["status"], workflow["output"]) == ("COMPLETED", {"doubled": 42})
+    assert [task["status"] for task in workflow["tasks"]] == ["COMPLETED"]
+
+
 BURST = 1_000
 """Workflows started at once, as the issue asks: about 55 s here (it was 210 s before the emulator stopped
 reading the whole table for a partition's Query: ``batonflow.emulator.moto_speedups``)."""

@@ -9,7 +9,9 @@ Every state change is a conditional write:
   returning the attempt instead of reading it first (``update_open_task_fields``);
 * header commit — ``version = <version loaded>``; it is the commit point of a decide. Task items are written
   before it, and each is a valid state on its own, so a crash or a lost race in between is repaired by the
-  next decide over the reloaded state.
+  next decide over the reloaded state;
+* new workflow — ``attribute_not_exists(SK)`` on the header, written after the task items of its first
+  decide, if any; the start's confirmation — ``version = 1``.
 
 Large payloads (``store.payloads``): every write offloads the inputs, outputs and variables over the
 threshold to S3 and every read resolves them, so callers see plain maps. The one exception is the attempt
@@ -24,6 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -66,6 +69,8 @@ from batonflow.store.layout import (
     workflow_pk,
 )
 from batonflow.store.payloads import MAX_PAYLOAD_BYTES, Payloads, is_reference
+
+logger = logging.getLogger(__name__)
 
 _OPEN_STATUSES = (TaskStatus.SCHEDULED.value, TaskStatus.IN_PROGRESS.value)
 _JOINED = "joined"
@@ -370,14 +375,17 @@ class ExecutionStore:
     def create(self, workflow: Workflow, *, wake_at: int | None) -> None:
         """Write a new header; ConflictError if the id exists, PayloadTooLargeError if its input is over the
         hard limit (nothing is stored then)."""
+        self._put_new(header_item(self._stored_execution(workflow), wake_at=wake_at))
+
+    def _stored_execution(self, workflow: Workflow) -> Workflow:
+        """A new execution with its input (up to the hard limit) and variables offloaded."""
         workflow_id = workflow.workflow_id or ""
-        stored = workflow.model_copy(
+        return workflow.model_copy(
             update={
                 "input": self._offload(workflow.input, workflow_id, limit=MAX_PAYLOAD_BYTES),
                 "variables": self._offload(workflow.variables, workflow_id),
             }
         )
-        self._put_new(header_item(stored, wake_at=wake_at))
 
     def create_decided(
         self,
@@ -399,15 +407,8 @@ class ExecutionStore:
         ConflictError if the workflow exists (taking back the attempts this call wrote, as a commit that
         lost does), PayloadTooLargeError for an input over the hard limit (nothing is written then).
         """
-        workflow = loaded.header.workflow
-        workflow_id = workflow.workflow_id or ""
-        stored = workflow.model_copy(
-            update={
-                "input": self._offload(workflow.input, workflow_id, limit=MAX_PAYLOAD_BYTES),
-                "variables": self._offload(workflow.variables, workflow_id),
-            }
-        )
-        item = header_item(stored, wake_at=wake_at)
+        workflow_id = loaded.header.workflow.workflow_id or ""
+        item = header_item(self._stored_execution(loaded.header.workflow), wake_at=wake_at)
         changed, removed = _header_changes(
             loaded.header, self._stored_plan(loaded.header, plan), now=now, retention_s=self._retention_s
         )
@@ -430,7 +431,12 @@ class ExecutionStore:
     def confirm_start(self, workflow_id: str, wake_at: int | None) -> None:
         """After a workflow's first decide performed its effects (:meth:`create_decided`): version 2, and
         the wake-up its plan asked for instead of the start's. Nothing if a decide committed meanwhile: it
-        set the wake-up it needs."""
+        set the wake-up it needs.
+
+        A confirmation that fails otherwise (throttled, say) is logged, not raised: the workflow started
+        and its effects happened, and an error would invite the client to start it again. The start's
+        wake-up stays; the sweeper's decide repeats the outbox, re-sending a first task still waiting: a
+        duplicate message, which a worker may run twice, and whose second result changes nothing."""
         update = "SET #version = :confirmed"
         values: Item = {":confirmed": n(2), ":created": n(1)}
         if wake_at is None:
@@ -449,7 +455,10 @@ class ExecutionStore:
             )
         except ClientError as error:
             if not _is_conditional_failure(error):
-                raise
+                logger.warning(
+                    "the start's confirmation failed; the sweeper finishes it",
+                    extra={"workflowId": workflow_id, "error": str(error)},
+                )
 
     def _put_new(self, item: Item) -> bool:
         try:
