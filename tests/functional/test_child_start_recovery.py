@@ -8,15 +8,14 @@ The redelivered parent decide repeats its outbox, and ``start_for_task`` took th
 between a DynamoDB write and the SQS send is recovered by the redelivered message, the sweeper being only
 the safety net. Now a repeated start wakes the child again.
 
-A start runs its first decide itself, so a parent that starts with its SUB_WORKFLOW starts the child
-inside the API request; this parent waits first, and its WAIT's timer has the decider decide the SUB_WORKFLOW.
-The decider holds its sends until its batch ends, so it leaves the child's first decide to the decider,
-through the start message that dies here.
+A start now runs its first decide itself, the child's inside the decider too: what dies with the decider
+is the child's first task, held with the batch's other sends, and the child's confirmation, which waits
+for them. The woken child is still at version 1, so its decide repeats the child's outbox. This parent
+waits first, so that its WAIT's timer has the decider (not the API request) decide the SUB_WORKFLOW.
 """
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
@@ -41,8 +40,7 @@ PARENT_AFTER_WAIT = {
 
 
 class CrashOnce:
-    """Wraps an SQS client method: the first send of a start message to ``queue_url`` raises, as a Lambda
-    dying there."""
+    """Wraps an SQS client method: the first send to ``queue_url`` raises, as a Lambda dying there."""
 
     def __init__(self, send: Any, queue_url: str) -> None:
         self._send = send
@@ -50,28 +48,27 @@ class CrashOnce:
         self.crashed = False
 
     def __call__(self, **params: Any) -> Any:
-        bodies = [params.get("MessageBody", "")] + [e["MessageBody"] for e in params.get("Entries", [])]
-        starts = any(json.loads(body).get("reason") == "start" for body in bodies)
-        if not self.crashed and params.get("QueueUrl") == self._queue_url and starts:
+        if not self.crashed and params.get("QueueUrl") == self._queue_url:
             self.crashed = True
             raise RuntimeError("the function died before this send")
         return self._send(**params)
 
 
-def test_a_child_whose_start_message_died_with_the_decider_starts_on_the_redelivery(
+def test_a_child_whose_first_task_died_with_the_decider_starts_on_the_redelivery(
     harness: Harness, monkeypatch: pytest.MonkeyPatch
 ):
     assert harness.api("PUT", "/api/metadata/workflow", [CHILD, PARENT_AFTER_WAIT]).status == 200
     timers = TimerTap(harness, monkeypatch)
     parent_id = harness.api("POST", "/api/workflow/parent_after_wait", {"x": 41}).text
     sqs = harness.runtime.sqs
-    send_one = CrashOnce(sqs.send_message, harness.queue_url("DeciderQueue"))
-    send_batch = CrashOnce(sqs.send_message_batch, harness.queue_url("DeciderQueue"))
+    child_tasks = harness.runtime.queues.task_queue_url("child_work")
+    send_one = CrashOnce(sqs.send_message, child_tasks)
+    send_batch = CrashOnce(sqs.send_message_batch, child_tasks)
     monkeypatch.setattr(sqs, "send_message", send_one)
     monkeypatch.setattr(sqs, "send_message_batch", send_batch)
     harness.clock.advance(2)
-    # the WAIT's timer wakes the decider; its decide creates the child, then dies sending its start message,
-    # and the decider message comes back at once (no time passes)
+    # the WAIT's timer wakes the decider; its decide creates the child, then dies sending the child's first
+    # task, and the decider message comes back at once (no time passes)
     assert timers.deliver() == 1
     assert send_one.crashed or send_batch.crashed
 
@@ -79,3 +76,6 @@ def test_a_child_whose_start_message_died_with_the_decider_starts_on_the_redeliv
     child = workflow(harness, sub["subWorkflowId"])
     assert child["status"] == "RUNNING"
     assert [task["referenceTaskName"] for task in child["tasks"]] == ["cw"]
+    assert len(harness.receive_all(child_tasks)) == 1
+    header = harness.runtime.executions.load(sub["subWorkflowId"], include_tasks=False)
+    assert header is not None and header.header.version == 2

@@ -30,11 +30,13 @@ from batonflow.emulator.gateway import HttpRequest, HttpResponse, LocalGateway, 
 from batonflow.emulator.lambda_runtime import LambdaContext
 from batonflow.emulator.stack import LOCAL_PARAMETERS
 from batonflow.emulator.ttl import TtlSweeper
+from batonflow.engine.ids import new_workflow_id
 from batonflow.infra import DynamoDbEvent, SqsEvent, load_template
 from batonflow.infra.provision import ProvisionedStack, provision
 from batonflow.model import StartWorkflowRequest
+from batonflow.model.wire import DeciderReason
 from batonflow.service.runtime import Runtime
-from batonflow.service.workflows import start_workflow
+from batonflow.service.starting import START_GRACE_MS, new_execution
 from tests.support.clock import FakeClock
 
 REGION = "us-east-1"
@@ -80,13 +82,14 @@ class Harness:
         return self.gateway.handle(request)
 
     def start_by_the_decider(self, name: str, workflow_input: dict[str, Any]) -> str:
-        """Start a workflow whose first decide the decider makes, as a start inside a queue function
-        (a child the decider starts) does: such a function holds its sends until its batch ends, so the
-        start writes the header and wakes the decider. An API start decides itself; this is for tests of
-        the decider's own batching, failures and redeliveries."""
+        """Start a workflow whose first decide the decider makes: its header written undecided and the
+        decider woken, as a start does whose first plan is too wide for one request. Starts decide
+        themselves; this is for tests of the decider's own batching, failures and redeliveries."""
         request = StartWorkflowRequest.model_validate({"name": name, "input": workflow_input})
-        with self.runtime.queues.held():
-            return start_workflow(self.runtime, request)
+        workflow = new_execution(self.runtime, request, new_workflow_id())
+        self.runtime.executions.create(workflow, wake_at=workflow.create_time + START_GRACE_MS)
+        self.runtime.queues.wake_workflows([workflow.workflow_id or ""], DeciderReason.START)
+        return workflow.workflow_id or ""
 
     def pump(self, *functions: str, max_rounds: int = 200) -> int:
         """Deliver messages to the queue functions until no queue has any; returns batches delivered."""

@@ -103,3 +103,30 @@ def test_batches_hold_at_most_ten_messages_and_256_kb() -> None:
         for _, params in sqs.calls
     ]
     assert sizes == [("work", 10), ("work", 2), ("big", 2), ("big", 1)]
+
+
+def test_what_waits_for_the_sends_runs_after_them_or_at_once_when_nothing_is_held() -> None:
+    queues, sqs = _queues()
+    seen: list[int] = []
+    with queues.held():
+        queues.send_tasks([_task(1)], now=NOW)
+        queues.after_sends(lambda: seen.append(len(sqs.calls)))
+        assert seen == []
+
+    queues.after_sends(lambda: seen.append(len(sqs.calls)))
+    assert seen == [1, 1]  # the held send went first; unheld, at once
+
+
+def test_what_waits_for_the_sends_does_not_run_when_they_fail() -> None:
+    queues, sqs = _queues()
+    seen: list[str] = []
+
+    def refuse(**params: Any) -> dict[str, Any]:
+        raise ConnectionError("SQS is unreachable")
+
+    sqs.send_message = refuse  # type: ignore[method-assign]
+    with pytest.raises(ConnectionError), queues.held():
+        queues.send_tasks([_task(1)], now=NOW)
+        queues.after_sends(lambda: seen.append("confirmed"))
+
+    assert seen == []

@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 import threading
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -67,27 +67,41 @@ class Queues:
 
     @contextmanager
     def held(self) -> Iterator[None]:
-        """Hold this thread's sends until the block ends, then send them together, batched per queue.
+        """Hold this thread's sends until the block ends, then send them together, batched per queue, and
+        then run what waited for them (:meth:`after_sends`).
 
         Only for a caller whose work is redone if the block fails: an SQS-triggered handler whose batch
         comes back (its commits' outboxes then repeat the sends, see ``service.executor``). Nothing is
-        sent if the block raises; a failed send at the end raises :class:`SendError`.
+        sent if the block raises; a failed send at the end raises :class:`SendError`, and what waited for
+        the sends does not run.
         """
-        if self.holding:
+        if self._holding:
             yield
             return
         self._held.entries = {}
+        self._held.after = []
         try:
             yield
             entries: dict[str, list[dict[str, Any]]] = self._held.entries
+            after: list[Callable[[], None]] = self._held.after
         finally:
             self._held.entries = None
+            self._held.after = None
         for url, queued in entries.items():
             self._send_batches(url, queued)
+        for callback in after:
+            callback()
+
+    def after_sends(self, callback: Callable[[], None]) -> None:
+        """Run ``callback`` once the sends made so far on this thread are out: now, or when the held
+        block's sends went (never, if they failed)."""
+        if self._holding:
+            self._held.after.append(callback)
+        else:
+            callback()
 
     @property
-    def holding(self) -> bool:
-        """Whether this thread's sends are held (:meth:`held`): they go out only when the block ends."""
+    def _holding(self) -> bool:
         return getattr(self._held, "entries", None) is not None
 
     # -- task queues ----------------------------------------------------------------------------------

@@ -283,16 +283,17 @@ def create_workflow(
     confirmation replaces the wake-up with the plan's, at the cost of the write the decider's first
     commit would have made; the decider's queue hop, invocation and load are saved.
 
-    Left to the decider (the header is written undecided and the decider woken): a plan creating more
-    than ``MAX_NEW_TASKS_IN_REQUEST`` attempts (an API request answers within 29 s), and a start inside a
-    handler that holds its sends until its batch ends (``Queues.held``), whose confirmation could not
-    follow them.
+    The confirmation follows the sends: in a queue function, which holds its sends until its batch ends
+    (``Queues.held``: a child the decider starts), once they went; if they fail, the batch comes back and
+    its repeated outboxes start the child again, which wakes the child, whose version-1 decide repeats the
+    child's outbox. Left to the decider (the header is written undecided and the decider woken): a plan
+    creating more than ``MAX_NEW_TASKS_IN_REQUEST`` attempts (an API request answers within 29 s).
 
     Raises a ``store.errors.ConflictError`` if ``workflow_id`` exists already.
     """
     workflow = new_execution(runtime, request, workflow_id, parent=parent)
     now = workflow.create_time
-    if runtime.queues.holding or not _start_decided(runtime, workflow, now):
+    if not _start_decided(runtime, workflow, now):
         runtime.executions.create(workflow, wake_at=now + START_GRACE_MS)
         runtime.queues.wake_workflows([workflow_id], DeciderReason.START)
     metrics.count(metrics.Metric.WORKFLOWS_STARTED)
@@ -312,10 +313,12 @@ def _start_decided(runtime: Runtime, workflow: Workflow, now: int) -> bool:
     touches_stored = plan.task_changes or plan.counted or plan.removed_tasks or plan.new_run is not None
     if touches_stored or len(plan.new_tasks) > MAX_NEW_TASKS_IN_REQUEST:
         return False
-    wake_at = now + START_GRACE_MS
-    runtime.executions.create_decided(loaded, plan, now, _outbox(runtime, plan), token=token, wake_at=wake_at)
+    grace = now + START_GRACE_MS
+    runtime.executions.create_decided(loaded, plan, now, _outbox(runtime, plan), token=token, wake_at=grace)
     _perform(runtime, loaded, plan, now, ())
-    runtime.executions.confirm_start(workflow.workflow_id or "", None if plan.ends else plan.wake_at)
+    # inside a queue function the sends are held until its batch ends (``Queues.held``): confirm after them
+    planned = None if plan.ends else plan.wake_at
+    runtime.queues.after_sends(lambda: runtime.executions.confirm_start(workflow.workflow_id or "", planned))
     return True
 
 
