@@ -7,14 +7,14 @@ from __future__ import annotations
 
 from typing import Any
 
-import boto3
 import pytest
 from botocore.exceptions import ClientError
 
 from batonflow.service.starting import START_GRACE_MS
 from batonflow.service.timers import SWEEP_GRACE_MS, sweep
 from batonflow.store.layout import HEADER_SK, Header
-from tests.support.stack import REGION, Harness
+from tests.functional.test_throttled_burst import items
+from tests.support.stack import Harness
 
 CHAIN = {
     "name": "chain",
@@ -83,7 +83,7 @@ def test_a_start_that_died_before_sending_its_first_task_is_finished_by_the_swee
     response = harness.api("POST", "/api/workflow/chain", {"n": 7})
 
     assert crash.died and response.status == 500
-    [workflow_id] = [w for w in _workflow_ids(harness)]
+    [workflow_id] = _workflow_ids(harness)
     [task] = harness.api("GET", f"/api/workflow/{workflow_id}").json()["tasks"]
     assert task["status"] == "SCHEDULED"
     assert first_tasks_queued(harness) == []
@@ -128,7 +128,7 @@ def test_a_start_whose_header_write_was_throttled_leaves_no_task_behind(
     """The task items go first; refused, the header's put wrote nothing, and nothing would ever delete
     task items without a header (the reaper follows headers): the start takes them back."""
     assert harness.api("POST", "/api/metadata/workflow", CHAIN).status == 200
-    before = _items(harness)
+    before = items(harness)
     store = harness.runtime.executions
     put_new = store._put_new
 
@@ -143,14 +143,8 @@ def test_a_start_whose_header_write_was_throttled_leaves_no_task_behind(
     response = harness.api("POST", "/api/workflow/chain", {"n": 7})
 
     assert (response.status, response.json()["retryable"]) == (503, True)
-    assert _items(harness) == before
+    assert items(harness) == before
     assert first_tasks_queued(harness) == []
-
-
-def _items(harness: Harness) -> int:
-    dynamodb = boto3.session.Session(region_name=REGION).client("dynamodb")
-    pages = dynamodb.get_paginator("scan").paginate(TableName=harness.runtime.settings.table, Select="COUNT")
-    return sum(page["Count"] for page in pages)
 
 
 def _workflow_ids(harness: Harness) -> list[str]:

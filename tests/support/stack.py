@@ -34,9 +34,9 @@ from batonflow.engine.ids import new_workflow_id
 from batonflow.infra import DynamoDbEvent, SqsEvent, load_template
 from batonflow.infra.provision import ProvisionedStack, provision
 from batonflow.model import StartWorkflowRequest
-from batonflow.model.wire import DeciderReason
+from batonflow.service.executor import create_undecided
 from batonflow.service.runtime import Runtime
-from batonflow.service.starting import START_GRACE_MS, new_execution
+from batonflow.service.starting import new_execution
 from tests.support.clock import FakeClock
 
 REGION = "us-east-1"
@@ -87,8 +87,7 @@ class Harness:
         themselves; this is for tests of the decider's own batching, failures and redeliveries."""
         request = StartWorkflowRequest.model_validate({"name": name, "input": workflow_input})
         workflow = new_execution(self.runtime, request, new_workflow_id())
-        self.runtime.executions.create(workflow, wake_at=workflow.create_time + START_GRACE_MS)
-        self.runtime.queues.wake_workflows([workflow.workflow_id or ""], DeciderReason.START)
+        create_undecided(self.runtime, workflow)
         return workflow.workflow_id or ""
 
     def pump(self, *functions: str, max_rounds: int = 200) -> int:

@@ -292,10 +292,8 @@ def create_workflow(
     Raises a ``store.errors.ConflictError`` if ``workflow_id`` exists already.
     """
     workflow = new_execution(runtime, request, workflow_id, parent=parent)
-    now = workflow.create_time
-    if not _start_decided(runtime, workflow, now):
-        runtime.executions.create(workflow, wake_at=now + START_GRACE_MS)
-        runtime.queues.wake_workflows([workflow_id], DeciderReason.START)
+    if not _start_decided(runtime, workflow, workflow.create_time):
+        create_undecided(runtime, workflow)
     metrics.count(metrics.Metric.WORKFLOWS_STARTED)
     details: dict[str, Any] = {"workflowId": workflow_id, "workflowName": workflow.workflow_name}
     if runtime.settings.log_payloads:
@@ -303,15 +301,21 @@ def create_workflow(
     logger.info("workflow started", extra=details)
 
 
+def create_undecided(runtime: Runtime, workflow: Workflow) -> None:
+    """Write a new execution's header undecided and wake the decider for its first decide; the header keeps
+    a wake-up ``START_GRACE_MS`` ahead in case the wake-up is lost."""
+    runtime.executions.create(workflow, wake_at=workflow.create_time + START_GRACE_MS)
+    runtime.queues.wake_workflows([workflow.workflow_id or ""], DeciderReason.START)
+
+
 def _start_decided(runtime: Runtime, workflow: Workflow, now: int) -> bool:
     """Write ``workflow`` with its first decide applied and perform it; False (nothing written) if that
     plan is one to leave to the decider."""
     token = uuid.uuid4().hex
     loaded, plan = _decide(runtime, LoadedWorkflow(Header(workflow=workflow, version=0), []), (), token, now)
-    # a plan over no attempts changes, counts and removes none; should one ever, the decider's commit
-    # writes what ``create_decided`` does not
-    touches_stored = plan.task_changes or plan.counted or plan.removed_tasks or plan.new_run is not None
-    if touches_stored or len(plan.new_tasks) > MAX_NEW_TASKS_IN_REQUEST:
+    # a plan over no stored attempts changes and removes none; one that counted attempts toward a JOIN
+    # would need them stamped, which is the decider's commit's work
+    if plan.counted or len(plan.new_tasks) > MAX_NEW_TASKS_IN_REQUEST:
         return False
     grace = now + START_GRACE_MS
     runtime.executions.create_decided(loaded, plan, now, _outbox(runtime, plan), token=token, wake_at=grace)
