@@ -46,6 +46,8 @@ def test_a_tiny_bench_reports_every_figure_as_json_on_its_last_line() -> None:
     assert set(figures["fanout"]) == {"1", "10"}
     assert figures["fanout"]["10"]["dynamodb_items_written_per_branch"] > 0
     assert set(figures["cold_import_s"]) >= {"boto3", "batonflow.handlers.decider", "batonflow.handlers.api"}
+    assert set(figures["cold_import_floor_s"]) == set(figures["cold_import_s"]) - {"boto3"}
+    assert figures["cold_import_floor_ratio"] > 1
     assert len(figures["targets"]) == 6
     assert all(isinstance(check["met"], bool) for check in figures["targets"].values())
 

@@ -62,6 +62,8 @@ def summary(result: BenchResult) -> dict[str, Any]:
         "fanout_cost_ratio": result.fanout_cost_ratio,
         "cold_import_ratio": result.cold_import.ratio,
         "cold_import_s": {"boto3": result.cold_import.boto3_s, **result.cold_import.handlers_s},
+        "cold_import_floor_ratio": result.cold_import.floor_ratio,
+        "cold_import_floor_s": result.cold_import.floors_s,
         "duration_s": result.duration_s,
     }
     figures["targets"] = {
@@ -99,6 +101,7 @@ def render(figures: dict[str, Any], console: Console) -> None:
         ("USD per million tasks", f"{figures['usd_per_million_tasks']:.2f}", "usd_per_million_tasks"),
         ("fan-out cost ratio (10x branches)", f"{figures['fanout_cost_ratio']:.2f}", "fanout_cost_ratio"),
         ("cold import / import boto3", f"{figures['cold_import_ratio']:.2f}", "cold_import_ratio"),
+        ("  its libraries and clients alone", f"{figures['cold_import_floor_ratio']:.2f}", ""),
     ]
     for label, value, target in rows:
         check = figures["targets"].get(target)

@@ -21,7 +21,11 @@ from batonflow.store.executions import ExecutionStore
 from batonflow.store.payloads import Payloads
 from batonflow.store.start_windows import StartWindows
 
-_CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5})
+CLIENT_RETRIES: dict[str, Any] = {"mode": "standard", "max_attempts": 5}
+"""botocore's retry settings for every client a function builds."""
+INIT_CLIENTS = ("dynamodb", "sqs")
+"""The clients a function builds at init, as Lambda's guidance and SnapStart want (S3's only when needed)."""
+_CLIENT_CONFIG = Config(retries=CLIENT_RETRIES)
 ENVIRONMENT_PREFIX = "CONDUCTOR_ENV_"
 
 
@@ -50,8 +54,7 @@ class Runtime:
     def from_env(cls, *, clock: Clock = system_clock) -> Runtime:
         settings = Settings.from_env()
         session = boto3.session.Session()
-        dynamodb = session.client("dynamodb", config=_CLIENT_CONFIG)
-        sqs = session.client("sqs", config=_CLIENT_CONFIG)
+        dynamodb, sqs = (session.client(service, config=_CLIENT_CONFIG) for service in INIT_CLIENTS)
         payloads = Payloads(
             lambda: session.client("s3", config=_CLIENT_CONFIG),
             settings.bucket,
