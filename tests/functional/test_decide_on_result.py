@@ -4,7 +4,6 @@ that (see ``batonflow.handlers.task_batches``). Every path ends with each task d
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
@@ -35,11 +34,7 @@ def start(harness: Harness, wakes: Wakes) -> str:
 
 def take_tasks(harness: Harness) -> list[dict[str, Any]]:
     """Every task message in the queue, as an SQS-native worker takes them."""
-    url = harness.runtime.queues.task_queue_url("step")
-    messages = harness.receive_all(url)
-    for message in messages:
-        harness.runtime.sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
-    return [json.loads(message["Body"]) for message in messages]
+    return harness.take_tasks("step")
 
 
 def report(harness: Harness, task: dict[str, Any]) -> None:

@@ -10,13 +10,13 @@ from typing import Any
 
 import pytest
 
-from batonflow.engine.plan import Plan
 from batonflow.engine.state import LARGE_WORKFLOW_TASKS
 from batonflow.model import TaskStatus
 from batonflow.model.wire import DeciderMessage, ResultMessage
 from batonflow.service.deciding import decide_here
 from batonflow.service.executor import run_decide
 from batonflow.service.tasks import apply_result
+from batonflow.store.attrs import n
 from batonflow.store.errors import ConflictError
 from batonflow.store.executions import ExecutionStore
 from tests.support.sends import Wakes
@@ -90,7 +90,7 @@ def test_a_decide_that_loses_the_race_counts_its_own_stamp_on_the_retry(
     def commit_after_someone_else(self: ExecutionStore, header: Any, *args: Any) -> None:
         if not raced:
             raced.append(True)
-            real_commit(self, header, Plan(), *args[1:])  # another decide commits first
+            real_commit(self, header, {"version": n(header.version + 1)}, [])  # another decide commits first
         real_commit(self, header, *args)
 
     monkeypatch.setattr(ExecutionStore, "_commit_header", commit_after_someone_else)

@@ -265,11 +265,11 @@ def test_a_decide_that_loses_a_race_is_counted_as_a_conflict(monkeypatch: pytest
         commit = executions.commit
         lost: list[bool] = []
 
-        def lose_once(*args: Any, **kwargs: Any) -> None:
+        def lose_once(*args: Any, **kwargs: Any) -> frozenset[str]:
             if not lost:
                 lost.append(True)
                 raise ConflictError("another decide committed first")
-            commit(*args, **kwargs)
+            return commit(*args, **kwargs)
 
         _start(harness)  # its first decide is part of the start, which no other decide can race
         first = _poll(harness, "obs_first")

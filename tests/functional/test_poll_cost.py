@@ -81,7 +81,8 @@ def test_an_empty_poll_holds_a_long_poll_of_the_whole_seconds_requested(
 
 
 def test_a_poll_that_leases_a_task_writes_only_for_that_task(harness: Harness, aws_calls: AwsCalls):
-    """The contrast: DynamoDB is touched only when there is a task (read it, lease it)."""
+    """The contrast: DynamoDB is touched only when there is a task. A new task is held in its workflow's
+    header: the poll reads the task (no item), the header, and its lease creates the task's item."""
     workflow = {
         "name": "one",
         "version": 1,
@@ -97,4 +98,8 @@ def test_a_poll_that_leases_a_task_writes_only_for_that_task(harness: Harness, a
     assert task["status"] == "IN_PROGRESS"
     operations = aws_calls.operations()
     assert operations[0] == "sqs.ReceiveMessage"
-    assert "dynamodb.GetItem" in operations and "dynamodb.UpdateItem" in operations  # read it, lease it
+    assert [o for o in operations if o.startswith("dynamodb.")] == [
+        "dynamodb.GetItem",
+        "dynamodb.GetItem",
+        "dynamodb.PutItem",
+    ]

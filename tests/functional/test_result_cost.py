@@ -1,9 +1,13 @@
 """What applying a worker's result costs in DynamoDB (issue "cost of the hot path"): a finishing result is one
-conditional UpdateItem and no read, from the results queue (SQS-native workers) as over REST. The write
-returns the attempt (``ALL_NEW``) for the decide and, when its condition fails, the attempt as it is
-(``ALL_OLD`` on failure), which tells a finished attempt from a missing one without a GetItem. From the
-results queue, the complete function then decides the workflow itself: one Query, the commit, and no
-decider message.
+conditional write and no read, from the results queue (SQS-native workers) as over REST.
+
+An attempt nobody has written to since it was created is held in its workflow's header, and its task
+message carries its record: an SQS-native worker hands the record back with its result, whose one write
+(PutItem, ``attribute_not_exists``) creates the attempt's item with the result. An attempt with an item
+(a REST worker's lease created it) gets one conditional UpdateItem, which returns the attempt
+(``ALL_NEW``) for the decide and, when its condition fails, the attempt as it is (``ALL_OLD`` on failure),
+which tells a finished attempt from a missing one without a GetItem. From the results queue, the complete
+function then decides the workflow itself: one Query, the commit, and no decider message.
 """
 
 from __future__ import annotations
@@ -22,6 +26,18 @@ ONE_TASK = {"name": "one", "tasks": [{"name": "job", "taskReferenceName": "job_r
 TWO_TASKS = {
     "name": "two",
     "tasks": [{"name": "job", "taskReferenceName": "first"}, {"name": "job", "taskReferenceName": "second"}],
+}
+LOOP_ONCE = {
+    "name": "loops",
+    "tasks": [
+        {
+            "name": "loop",
+            "taskReferenceName": "loop",
+            "type": "DO_WHILE",
+            "loopCondition": "false",
+            "loopOver": [{"name": "job", "taskReferenceName": "job_ref"}],
+        }
+    ],
 }
 WAIT_THEN_JOB = {
     "name": "waits",
@@ -75,11 +91,12 @@ def workflow(harness: Harness, workflow_id: str) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize("status", ["COMPLETED", "FAILED", "FAILED_WITH_TERMINAL_ERROR"])
-def test_a_result_from_the_results_queue_is_one_update_item_and_no_read_then_its_decide(
+def test_a_result_from_the_results_queue_is_one_put_item_and_no_read_then_its_decide(
     harness: Harness, dynamo_calls: DynamoCalls, status: str
 ):
     workflow_id = start(harness, ONE_TASK)
     task = take_message(harness)
+    assert task["attempt"]  # held in the header: the message carries its record
     received_at = harness.clock() - 250
     result = ResultMessage(
         workflowInstanceId=workflow_id,
@@ -89,6 +106,7 @@ def test_a_result_from_the_results_queue_is_one_update_item_and_no_read_then_its
         reasonForIncompletion=None if status == "COMPLETED" else "broken",
         workerId="sqs-worker",
         startTime=received_at,
+        attempt=task["attempt"],
     )
     send_result(harness, result)
     dynamo_calls.operations.clear()
@@ -97,15 +115,11 @@ def test_a_result_from_the_results_queue_is_one_update_item_and_no_read_then_its
 
     decide = {
         "COMPLETED": ["Query", "UpdateItem"],  # load; the header's commit ends the workflow
-        "FAILED": [
-            "Query",
-            "PutItem",
-            "UpdateItem",
-            "UpdateItem",
-        ],  # the retry; the failed one marked retried
+        # the failed one marked retried; the header's commit, which holds the retry
+        "FAILED": ["Query", "UpdateItem", "UpdateItem"],
         "FAILED_WITH_TERMINAL_ERROR": ["Query", "UpdateItem"],
     }
-    assert dynamo_calls.operations == ["UpdateItem", *decide[status]]
+    assert dynamo_calls.operations == ["PutItem", *decide[status]]
     assert harness.receive_all(harness.queue_url("DeciderQueue")) == []
     after = workflow(harness, workflow_id)
     stored = after["tasks"][0]
@@ -151,18 +165,20 @@ def test_an_update_by_reference_of_a_wait_task_writes_it_without_reading_it_agai
     response = harness.api("POST", f"/api/tasks/{workflow_id}/hold/COMPLETED", {"by": "hand"})
 
     assert response.status == 200, response.text
-    # load the workflow, write the task; then the decide in the request: load, new attempt, header
-    assert dynamo_calls.operations == ["Query", "UpdateItem", "Query", "PutItem", "UpdateItem"]
+    # load the workflow, write the task; then the decide in the request: load, the header's commit, which
+    # holds the new attempt
+    assert dynamo_calls.operations == ["Query", "UpdateItem", "Query", "UpdateItem"]
     hold, job = workflow(harness, workflow_id)["tasks"]
     assert (hold["status"], hold["outputData"], hold["pollCount"]) == ("COMPLETED", {"by": "hand"}, 1)
     assert job["status"] == "SCHEDULED"
 
 
-def test_a_result_that_misjudges_the_attempt_is_written_from_the_attempt_it_gets_back(
+def test_a_result_without_the_attempts_record_reads_it_from_the_header(
     harness: Harness, dynamo_calls: DynamoCalls
 ):
-    """A result without a pick-up time is taken to be for a leased attempt; for one never leased the
-    first write fails, hands the attempt back, and the second sets its start time and poll count."""
+    """A result that does not hand back the record (another client than ``batonflow.sdk``) for an attempt
+    held in the header: the UpdateItem finds no item, the header is read, and the attempt's item is
+    created with the result (its start time and poll count set, as it was never leased)."""
     workflow_id = start(harness, ONE_TASK)
     task = take_message(harness)
     harness.clock.advance(3)
@@ -173,10 +189,34 @@ def test_a_result_that_misjudges_the_attempt_is_written_from_the_attempt_it_gets
 
     harness.pump("complete")
 
-    # the result's two tries, then the decide
-    assert dynamo_calls.operations == ["UpdateItem", "UpdateItem", "Query", "UpdateItem"]
+    # the result's write, the header's read, the item; then the decide
+    assert dynamo_calls.operations == ["UpdateItem", "GetItem", "PutItem", "Query", "UpdateItem"]
     harness.pump()
     [stored] = workflow(harness, workflow_id)["tasks"]
+    assert stored["status"] == "COMPLETED"
+    assert stored["startTime"] == stored["endTime"] == harness.clock()
+    assert stored["pollCount"] == 1
+
+
+def test_a_result_that_misjudges_an_attempt_with_an_item_is_written_from_the_attempt_it_gets_back(
+    harness: Harness, dynamo_calls: DynamoCalls
+):
+    """A result without a pick-up time is taken to be for a leased attempt; for an item never leased (a
+    DO_WHILE's attempts are never held in the header) the first write fails, hands the attempt back, and
+    the second sets its start time and poll count."""
+    workflow_id = start(harness, LOOP_ONCE)
+    task = take_message(harness)
+    assert "attempt" not in task
+    harness.clock.advance(3)
+    send_result(
+        harness, ResultMessage(workflowInstanceId=workflow_id, taskId=task["taskId"], status="COMPLETED")
+    )
+    dynamo_calls.operations.clear()
+
+    harness.pump("complete")
+
+    assert dynamo_calls.operations[:3] == ["UpdateItem", "UpdateItem", "Query"]  # two tries, the decide
+    stored = next(t for t in workflow(harness, workflow_id)["tasks"] if t["taskId"] == task["taskId"])
     assert stored["status"] == "COMPLETED"
     assert stored["startTime"] == stored["endTime"] == harness.clock()
     assert stored["pollCount"] == 1

@@ -157,7 +157,7 @@ GRANTS: dict[str, dict[str, frozenset[str]]] = {
     # Runs HTTP and EVENT tasks: reads and updates the attempt (and the workflow header, for EVENT),
     # publishes EVENT payloads to their sink queue.
     "SystemTaskFunction": _merge(
-        _grant(("dynamodb:GetItem", "dynamodb:UpdateItem"), TABLE),
+        _grant(("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"), TABLE),
         _grant(("sqs:SendMessage",), "DeciderQueue", "TimerQueue"),
         _grant(("sqs:GetQueueUrl", "sqs:SendMessage"), *EVENT_SINKS),
         _grant(PAYLOAD_OBJECTS, PAYLOADS),

@@ -9,6 +9,7 @@ what order things happen; ``expire()`` runs the emulator's TTL deletion as of th
 from __future__ import annotations
 
 import importlib
+import json
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -121,6 +122,15 @@ class Harness:
             if not batch:
                 return messages
             messages.extend(batch)
+
+    def take_tasks(self, task_type: str) -> list[dict[str, Any]]:
+        """Every task message of ``task_type``'s queue, taken off it as an SQS-native worker does (no
+        lease), as parsed JSON."""
+        url = self.runtime.queues.task_queue_url(task_type)
+        messages = self.receive_all(url)
+        for message in messages:
+            self.runtime.sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+        return [json.loads(message["Body"]) for message in messages]
 
 
 def _handler_module(name: str, runtime: Runtime, monkeypatch: pytest.MonkeyPatch) -> ModuleType:

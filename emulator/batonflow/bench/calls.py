@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from batonflow.emulator.botocore_hooks import SessionHooks
+from batonflow.store.attrs import item_size, value_size
 
 _READ_UNIT = 4096
 _WRITE_UNIT = 1024
@@ -366,30 +367,6 @@ def indexes_of(dynamodb: Any, table: str) -> list[Index]:
     return indexes
 
 
-def item_size(item: Mapping[str, Any]) -> int:
-    """DynamoDB's size of an item in the low-level format: attribute names plus values."""
-    return sum(len(name.encode()) + _value_size(value) for name, value in item.items())
-
-
-def _value_size(value: Mapping[str, Any]) -> int:
-    (kind, inner), *_ = value.items()
-    if kind == "S":
-        return len(inner.encode())
-    if kind == "N":
-        return len(inner.lstrip("-").replace(".", "")) // 2 + 2
-    if kind == "B":
-        return len(inner)
-    if kind in ("BOOL", "NULL"):
-        return 1
-    if kind in ("SS", "NS", "BS"):
-        return sum(_value_size({kind[0]: element}) for element in inner)
-    if kind == "L":
-        return 3 + sum(1 + _value_size(element) for element in inner)
-    if kind == "M":
-        return 3 + sum(1 + len(name.encode()) + _value_size(element) for name, element in inner.items())
-    return 0
-
-
 def _item_key(table: str, item: Mapping[str, Any] | None) -> tuple[str, str] | None:
     if not table or not item or "PK" not in item or "SK" not in item:
         return None
@@ -411,7 +388,7 @@ class _Shadow:
     def of(cls, item: Mapping[str, Any]) -> _Shadow:
         return cls(
             {name: _canonical(value) for name, value in item.items()},
-            {name: len(name.encode()) + _value_size(value) for name, value in item.items()},
+            {name: len(name.encode()) + value_size(value) for name, value in item.items()},
         )
 
     @property
@@ -444,7 +421,7 @@ class _Shadow:
             plain = action == "SET" and operand.strip() in operands
             values[name] = _canonical(operands[operand.strip()]) if plain else _CHANGED
             known = [operands[placeholder] for placeholder in placeholders if placeholder in operands]
-            sizes[name] = len(name.encode()) + sum(_value_size(value) for value in known)
+            sizes[name] = len(name.encode()) + sum(value_size(value) for value in known)
         return _Shadow(values, sizes)
 
 

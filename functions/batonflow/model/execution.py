@@ -16,7 +16,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, ClassVar, Generic, Self, TypeVar
 
-from pydantic import Field, computed_field, model_validator
+from pydantic import Field, PrivateAttr, computed_field, model_validator
 from pydantic_core import to_json
 
 from batonflow.model.base import RARELY_USED, ConductorModel, empty_list
@@ -93,6 +93,8 @@ class Task(ConductorModel):
     runtime_metadata: dict[str, str] | None = None
     # Java computes it from the clock on every read; the engine sets it when it knows it.
     queue_wait_time: int = 0
+    # Where the store read it from (batonflow.store.layout.is_held); never serialised.
+    _held: bool = PrivateAttr(default=False)
 
     @computed_field  # type: ignore[prop-decorator]
     @property

@@ -84,6 +84,9 @@ class TaskMessage(_Wire):
     workflow_type: str | None = Field(None, alias="workflowType")
     correlation_id: str | None = Field(None, alias="correlationId")
     scheduled_time: int = Field(0, alias="scheduledTime")
+    attempt: str | None = None
+    """The attempt's record while it is held in its workflow's header (no item yet), opaque to workers:
+    ``batonflow.sdk`` hands it back with the result, whose write then creates the item without a read."""
 
 
 class ResultMessage(_Wire):
@@ -99,6 +102,8 @@ class ResultMessage(_Wire):
     logs: list[dict[str, Any]] = Field(default_factory=empty_list)
     extend_lease: bool = Field(False, alias="extendLease")
     start_time: int = Field(0, alias="startTime")
+    attempt: str | None = None
+    """The task message's ``attempt``, handed back."""
 
 
 class DeciderReason(StrEnum):

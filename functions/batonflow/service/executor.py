@@ -43,7 +43,7 @@ from batonflow.service.starting import START_GRACE_MS, new_execution
 from batonflow.service.tasks import MAX_NEW_TASKS_IN_REQUEST, apply_result
 from batonflow.store.errors import ConflictError
 from batonflow.store.executions import LoadedWorkflow
-from batonflow.store.layout import Header
+from batonflow.store.layout import Header, as_held
 
 logger = logging.getLogger(__name__)
 
@@ -92,6 +92,8 @@ def run_decide(
         loaded = _load(runtime, workflow_id, focus, large)
         if loaded is None:
             logger.warning("decide for unknown workflow", extra={"workflowId": workflow_id})
+            # a late result that carried its attempt's record may have just created its item
+            runtime.executions.purge_remains(workflow_id)
             return None
         if whole_only and not loaded.complete:
             raise WorkflowTooLarge(f"workflow {workflow_id} has too many attempts to be loaded whole")
@@ -143,7 +145,7 @@ def _decide(
         # attempts of earlier runs have other ids: only a full load finds them
         loaded = executions.load(workflow_id) or loaded
     if not loaded.complete:
-        tasks, stamps = executions.get_tasks(workflow_id, focus)
+        tasks, stamps = executions.get_tasks(workflow_id, focus, header=loaded.header)
         tasks = [t for t in tasks if t.seq >= loaded.header.first_seq]  # not from a run before a restart
         references = {t.reference_task_name for t in tasks}
         loaded = _with_attempts(runtime, loaded, references, {t.task_id: t for t in tasks}, stamps)
@@ -180,9 +182,7 @@ def _with_attempts(
     stamps: dict[str, str],
 ) -> LoadedWorkflow:
     header = loaded.header
-    found, new_stamps = runtime.executions.load_attempts(
-        header.workflow.workflow_id, header.generation, references, known
-    )
+    found, new_stamps = runtime.executions.load_attempts(header, references, known)
     tasks = sorted(found.values(), key=lambda t: t.seq)
     return LoadedWorkflow(header, tasks, complete=False, stamps={**stamps, **new_stamps})
 
@@ -228,8 +228,8 @@ def commit(
     ``finished``: attempts whose change caused this decide; those that finished give back their
     concurrency slots (with the attempts the plan finishes) before the plan's new attempts are sent.
     """
-    runtime.executions.commit(loaded, plan, now, _outbox(runtime, plan), token=token)
-    _perform(runtime, loaded, plan, now, finished)
+    held = runtime.executions.commit(loaded, plan, now, _outbox(runtime, plan), token=token)
+    _perform(runtime, loaded, plan, now, finished, held)
 
 
 def _outbox(runtime: Runtime, plan: Plan) -> list[dict[str, Any]]:
@@ -244,14 +244,22 @@ def _outbox(runtime: Runtime, plan: Plan) -> list[dict[str, Any]]:
     return outbox
 
 
-def _perform(runtime: Runtime, loaded: LoadedWorkflow, plan: Plan, now: int, finished: Sequence[str]) -> None:
-    """The effects of a committed plan: dispatches, child starts, reports, its timer."""
+def _perform(
+    runtime: Runtime,
+    loaded: LoadedWorkflow,
+    plan: Plan,
+    now: int,
+    finished: Sequence[str],
+    held: frozenset[str],
+) -> None:
+    """The effects of a committed plan: dispatches (``held``: the attempts the header holds, whose
+    messages carry their record), child starts, reports, its timer."""
     workflow_id = loaded.header.workflow.workflow_id
     for note in plan.notes:
         logger.info(note, extra={"workflowId": workflow_id})
     _count(runtime, loaded, plan)
     _release_slots(runtime, loaded, plan, finished, now)
-    _send(runtime, plan.dispatches, now)
+    _send(runtime, [_marked(d, held) for d in plan.dispatches], now)
     for child in plan.children:
         _start(runtime, child)
     if plan.failure_workflow is not None:
@@ -318,8 +326,10 @@ def _start_decided(runtime: Runtime, workflow: Workflow, now: int) -> bool:
     if plan.counted or len(plan.new_tasks) > MAX_NEW_TASKS_IN_REQUEST:
         return False
     grace = now + START_GRACE_MS
-    runtime.executions.create_decided(loaded, plan, now, _outbox(runtime, plan), token=token, wake_at=grace)
-    _perform(runtime, loaded, plan, now, ())
+    held = runtime.executions.create_decided(
+        loaded, plan, now, _outbox(runtime, plan), token=token, wake_at=grace
+    )
+    _perform(runtime, loaded, plan, now, (), held)
     # inside a queue function the sends are held until its batch ends (``Queues.held``): confirm after them
     planned = None if plan.ends else plan.wake_at
     runtime.queues.after_sends(lambda: runtime.executions.confirm_start(workflow.workflow_id or "", planned))
@@ -393,6 +403,13 @@ def _release_slots(
     named = set(finished)
     attempts = [t for t in loaded.tasks if t.task_id in named] + [c.task for c in plan.task_changes]
     release(runtime, attempts, now=now)
+
+
+def _marked(dispatch: Dispatch, held: frozenset[str]) -> Dispatch:
+    """The dispatch, its attempt marked if the header holds it (its message then carries its record)."""
+    if dispatch.task.task_id not in held:
+        return dispatch
+    return replace(dispatch, task=as_held(dispatch.task))
 
 
 def _send(runtime: Runtime, dispatches: Sequence[Dispatch], now: int) -> None:

@@ -49,6 +49,7 @@ from batonflow.model.wire import DeciderReason, ResultMessage, TaskMessage, Time
 from batonflow.queues.sqs import wake_messages
 from batonflow.service.dispatch import dispatch
 from batonflow.service.runtime import Runtime
+from batonflow.store.layout import attempt_from_packed
 from batonflow.store.payloads import MAX_PAYLOAD_BYTES
 
 logger = logging.getLogger(__name__)
@@ -110,6 +111,11 @@ def apply_result(
     if result.extend_lease or status == TaskStatus.IN_PROGRESS:
         return _apply_to_read_task(runtime, result, status)
     now = runtime.clock()
+    created = _create_from_record(runtime, result, status, now)
+    if created is not None:
+        _store_logs(runtime, created, result)
+        _finished(runtime, created)
+        return ResultOutcome(Applied.FINISHED, created)
     unstarted, unpolled = _unset_guess(result, seen)
     write = runtime.executions.update_open_task_fields(
         result.workflow_instance_id,
@@ -130,6 +136,25 @@ def apply_result(
     _store_logs(runtime, task, result)
     _finished(runtime, task)
     return ResultOutcome(Applied.FINISHED, task)
+
+
+def _create_from_record(runtime: Runtime, result: ResultMessage, status: TaskStatus, now: int) -> Task | None:
+    """A finishing result that hands back its attempt's record (the attempt was held in its workflow's
+    header when its message went): the attempt's item, created with the result in one write that reads
+    nothing. None when the result has no record, or the item exists already (a start notice, a lease or a
+    duplicate created it): the result is then written to the item."""
+    if result.attempt is None:
+        return None
+    try:
+        held = attempt_from_packed(result.attempt, result.workflow_instance_id)
+    except ValueError as error:
+        logger.warning("ignoring a result's unreadable attempt record: %s", error)
+        return None
+    if held.task_id != result.task_id:
+        return None
+    changes = _result_changes(result, status, now, unstarted=True, unpolled=True, requeue=False)
+    finished = held.model_copy(update=changes)
+    return finished if runtime.executions.create_attempt(finished) else None
 
 
 def _admitted(runtime: Runtime, result: ResultMessage) -> ResultMessage:

@@ -7,6 +7,7 @@ JSON documents are stored as compact strings (one ``S`` attribute) rather than D
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 AttributeValue = dict[str, Any]
@@ -47,3 +48,28 @@ def get_doc(item: Item, name: str, default: Any = None) -> Any:
 def get_bool(item: Item, name: str) -> bool:
     value = item.get(name)
     return bool(value and value.get("BOOL"))
+
+
+def item_size(item: Mapping[str, AttributeValue]) -> int:
+    """DynamoDB's size of an item (attribute names plus values), which its write units are billed by."""
+    return sum(len(name.encode()) + value_size(value) for name, value in item.items())
+
+
+def value_size(value: Mapping[str, Any]) -> int:
+    """DynamoDB's size of one attribute value in the low-level format."""
+    (kind, inner), *_ = value.items()
+    if kind == "S":
+        return len(inner.encode())
+    if kind == "N":
+        return len(inner.lstrip("-").replace(".", "")) // 2 + 2
+    if kind == "B":
+        return len(inner)
+    if kind in ("BOOL", "NULL"):
+        return 1
+    if kind in ("SS", "NS", "BS"):
+        return sum(value_size({kind[0]: element}) for element in inner)
+    if kind == "L":
+        return 3 + sum(1 + value_size(element) for element in inner)
+    if kind == "M":
+        return 3 + sum(1 + len(name.encode()) + value_size(element) for name, element in inner.items())
+    return 0

@@ -37,26 +37,44 @@ from batonflow.clock import Clock, system_clock
 from batonflow.engine.ids import task_id_for
 from batonflow.engine.plan import NewRun, Plan
 from batonflow.model import Task, TaskStatus, Workflow, WorkflowStatus
-from batonflow.store.attrs import AttributeValue, Item, boolean, doc, get_bool, get_doc, get_n, get_s, n, s
+from batonflow.store.attrs import (
+    AttributeValue,
+    Item,
+    boolean,
+    doc,
+    get_bool,
+    get_doc,
+    get_n,
+    get_s,
+    item_size,
+    n,
+    s,
+)
 from batonflow.store.batches import batch_write
 from batonflow.store.errors import ConflictError, is_throttling
 from batonflow.store.layout import (
     EXPIRES_AT,
     HEADER_SK,
     NAME_SHARDS,
+    ONE_WRITE_UNIT,
+    PENDING,
     STATUS_SHARDS,
     SUPERSEDED,
     TASK_SK_PREFIX,
     WAKE_SHARDS,
     Header,
+    as_written,
     expires_at,
     header_from_item,
     header_item,
     header_static,
     is_expired,
+    is_held,
     joins_doc,
     log_pk,
     name_shard,
+    pending_tasks,
+    pending_value,
     status_shard,
     status_shard_of,
     superseded_doc,
@@ -92,6 +110,8 @@ _WORKER_FIELDS = {
 }
 """Task field -> item attribute, for the fields a worker's result writes (``update_open_task_fields``)."""
 _WAKE_ATTRIBUTES = frozenset({"wakeAt", "wakeShard"})
+MAX_HELD = 8
+"""The most attempts a header holds: past a few, a fork's attempts would not fit one write unit anyway."""
 _BATCH_GET = 100
 _PROBE_PAGE = 16
 """Items in the first page of a load that may turn out partial: enough for a small workflow's header and
@@ -253,8 +273,12 @@ class ExecutionStore:
                 tasks.append(self._loaded_task(_read_task(item, stamps)))
         if header is None:
             return None
+        written = {task.task_id for task in tasks}
+        tasks += [self._loaded_task(t) for t in header.pending if t.task_id not in written]
         kept = sorted((t for t in tasks if header.keeps(t)), key=lambda t: t.seq)
-        leftovers = tuple(t.task_id for t in tasks if t.seq >= header.first_seq and not header.keeps(t))
+        leftovers = tuple(
+            t.task_id for t in tasks if t.seq >= header.first_seq and not header.keeps(t) and not is_held(t)
+        )
         return LoadedWorkflow(header, kept, stamps=stamps, leftovers=leftovers)
 
     def _live(self, item: Item) -> bool:
@@ -288,10 +312,11 @@ class ExecutionStore:
             kwargs["ExclusiveStartKey"] = last
 
     def load_attempts(
-        self, workflow_id: str, generation: int, references: Iterable[str], known: dict[str, Task]
+        self, header: Header, references: Iterable[str], known: dict[str, Task]
     ) -> tuple[dict[str, Task], dict[str, str]]:
         """Every attempt of each reference (deterministic ids: attempt 0, then on while one was retried),
         reading only what ``known`` lacks; returns them with their JOIN stamps."""
+        workflow_id, generation = header.workflow.workflow_id or "", header.generation
         found = dict(known)
         stamps: dict[str, str] = {}
         absent: set[str] = set()
@@ -314,21 +339,39 @@ class ExecutionStore:
                         break
                     attempt += 1
             if wanted:
-                tasks, new_stamps = self.get_tasks(workflow_id, wanted.values())
+                tasks, new_stamps = self.get_tasks(workflow_id, wanted.values(), header=header)
                 found.update((t.task_id, t) for t in tasks)
                 stamps.update(new_stamps)
                 absent.update(set(wanted.values()) - found.keys())
         return found, stamps
 
-    def get_tasks(self, workflow_id: str, task_ids: Iterable[str]) -> tuple[list[Task], dict[str, str]]:
-        """Task attempts by id (BatchGetItem, consistent); missing ids are left out."""
-        keys = [
-            {"PK": s(workflow_pk(workflow_id)), "SK": s(task_sk(task_id))}
-            for task_id in dict.fromkeys(task_ids)
-        ]
+    def get_tasks(
+        self, workflow_id: str, task_ids: Iterable[str], *, header: Header | None = None
+    ) -> tuple[list[Task], dict[str, str]]:
+        """Task attempts by id (BatchGetItem, consistent), those without an item from the header's held
+        attempts (``header``, or read when some are missing); missing ids are left out."""
+        wanted = list(dict.fromkeys(task_ids))
+        keys = [{"PK": s(workflow_pk(workflow_id)), "SK": s(task_sk(task_id))} for task_id in wanted]
         stamps: dict[str, str] = {}
         tasks = [self._loaded_task(_read_task(item, stamps)) for item in self._batch_get(keys)]
+        missing = set(wanted) - {task.task_id for task in tasks}
+        if missing:
+            held = header.pending if header is not None else self._held_attempts(workflow_id)
+            tasks += [self._loaded_task(task) for task in held if task.task_id in missing]
         return tasks, stamps
+
+    def _held_attempts(self, workflow_id: str) -> tuple[Task, ...]:
+        """The attempts the workflow's header holds (none if there is no such workflow): the header's
+        records only, neither its definition parsed nor its payloads fetched."""
+        response = self._client.get_item(
+            TableName=self._table,
+            Key={"PK": s(workflow_pk(workflow_id)), "SK": s(HEADER_SK)},
+            ProjectionExpression="PK, #name, #pending, #expires",
+            ExpressionAttributeNames={"#name": "name", "#pending": PENDING, "#expires": EXPIRES_AT},
+            ConsistentRead=True,
+        )
+        item = response.get("Item")
+        return pending_tasks(item) if item and self._live(item) else ()
 
     def _batch_get(self, keys: list[Item], projection: dict[str, str] | None = None) -> Iterable[Item]:
         """The items of ``keys`` that exist (BatchGetItem, consistent, 100 keys a call, unprocessed keys
@@ -351,7 +394,13 @@ class ExecutionStore:
             ConsistentRead=True,
         )
         item = response.get("Item")
-        return self._loaded_task(task_from_item(item)) if item else None
+        if item:
+            return self._loaded_task(task_from_item(item))
+        held = self._held_attempt(workflow_id, task_id)
+        return self._loaded_task(held) if held is not None else None
+
+    def _held_attempt(self, workflow_id: str, task_id: str) -> Task | None:
+        return next((task for task in self._held_attempts(workflow_id) if task.task_id == task_id), None)
 
     def overdue_workflows(self, cutoff: int) -> list[str]:
         """Ids of workflows with an item whose deadline (``wakeAt``) is at or before ``cutoff``."""
@@ -396,10 +445,10 @@ class ExecutionStore:
         *,
         token: str,
         wake_at: int,
-    ) -> None:
+    ) -> frozenset[str]:
         """Write a new workflow together with its first decide: the plan's attempts, then the header with
         the plan applied, its ``outbox`` and a wake-up at ``wake_at`` (not the plan's: the start's safety
-        net until :meth:`confirm_start`).
+        net until :meth:`confirm_start`). Returns the ids of the attempts the header holds (:meth:`commit`).
 
         ``loaded`` is the execution as it would be loaded before that decide (not stored, no tasks). The
         header stays at version 1, as a created one is, so a decide that loads it before the confirmation
@@ -416,7 +465,10 @@ class ExecutionStore:
             item.pop(name, None)
         item.update({name: value for name, value in changed.items() if name not in _WAKE_ATTRIBUTES})
         item.update(updateTime=n(now), outbox=doc(outbox))
-        created, existing = self._put_new_tasks(plan.new_tasks, token)
+        held, others = self._holdable(plan.new_tasks, [], item_size(item))
+        if held:
+            item[PENDING] = pending_value(held)
+        created, existing = self._put_new_tasks(others, token)
         try:
             self._put_new(item)
         except ConflictError:
@@ -427,6 +479,7 @@ class ExecutionStore:
                 self._take_back(workflow_id, created, token)
             raise
         self._claim(existing, token)
+        return frozenset(task.task_id for task in held)
 
     def confirm_start(self, workflow_id: str, wake_at: int | None) -> None:
         """After a workflow's first decide performed its effects (:meth:`create_decided`): version 2, and
@@ -473,9 +526,13 @@ class ExecutionStore:
 
     def commit(
         self, loaded: LoadedWorkflow, plan: Plan, now: int, outbox: list[dict[str, Any]], *, token: str = ""
-    ) -> None:
+    ) -> frozenset[str]:
         """Apply a plan: new tasks, task changes, JOIN stamps, then the header (the commit point), then
-        deletions.
+        deletions. Returns the ids of the attempts the header holds.
+
+        New SCHEDULED attempts are held in the header (no item) while it stays within one write unit
+        (:meth:`_holdable`): their first write creates their item (:meth:`_create_held`), and the commit
+        drops the header's records of attempts that have items.
 
         Raises ConflictError when a task or the header changed since ``loaded`` was read, or an attempt to
         count was counted by another decide; the caller reloads and decides again. ``token`` identifies
@@ -489,18 +546,33 @@ class ExecutionStore:
         a writer that may still lose never takes an item from one that may win.
         """
         workflow_id = loaded.header.workflow.workflow_id
-        created, existing = self._put_new_tasks(plan.new_tasks, token)
+        header = loaded.header
+        changed, removed = _header_changes(
+            header, self._stored_plan(header, plan), now=now, retention_s=self._retention_s
+        )
+        changed.update({"version": n(header.version + 1), "updateTime": n(now), "outbox": doc(outbox)})
+        kept = _still_held(loaded, plan)
+        rest = set(header.sizes) - set(changed) - set(removed) - {PENDING}
+        held, others = self._holdable(
+            plan.new_tasks, kept, sum(header.sizes[name] for name in rest) + item_size(changed)
+        )
+        if held:
+            changed[PENDING] = pending_value(held)
+        elif header.pending:
+            removed.append(PENDING)
+        created, existing = self._put_new_tasks(others, token)
         try:
             for change in plan.task_changes:
                 self._update_task(change.task, expected=(change.expected_status.value,))
             for task_id in plan.counted:
                 self._stamp(workflow_id, task_id, token)
-            self._commit_header(loaded.header, plan, now, outbox)
+            self._commit_header(header, changed, removed)
         except ConflictError:
             self._take_back(workflow_id, created, token)
             raise
         self._claim(existing, token)
         self._delete_tasks(workflow_id, [*plan.removed_tasks, *loaded.leftovers])
+        return frozenset(task.task_id for task in held)
 
     def _put_new_tasks(self, tasks: Iterable[Task], token: str) -> tuple[list[str], list[Task]]:
         """Write a plan's new attempts as ``token``'s; returns the ids written and the attempts that
@@ -560,7 +632,12 @@ class ExecutionStore:
         batch_write(self._client, self._table, requests)
 
     def _update_task(self, task: Task, *, expected: tuple[str, ...], wake_at: int | None = None) -> None:
-        """Conditional write of a task's changing attributes; ``wake_at`` marks a deadline for the sweeper."""
+        """Conditional write of a task's changing attributes; ``wake_at`` marks a deadline for the sweeper.
+
+        The first write of an attempt held in the header creates its item instead (:meth:`_create_held`).
+        """
+        if is_held(task) and self._create_held(task, expected=expected, wake_at=wake_at):
+            return
         values = task_mutable_values(self._stored_task(task, with_input=False))
         if wake_at is not None:
             values["wakeAt"] = n(wake_at)
@@ -589,6 +666,27 @@ class ExecutionStore:
                 raise ConflictError(task.task_id) from error
             raise
 
+    def create_attempt(self, task: Task) -> bool:
+        """Write an attempt held in the header (a worker handed back its record) with a worker's change,
+        as its item; False if its item exists already (write the change to it instead)."""
+        return self._create_held(task, expected=_OPEN_STATUSES)
+
+    def _create_held(self, task: Task, *, expected: tuple[str, ...], wake_at: int | None = None) -> bool:
+        """Write a held attempt's first change as its item, whole (``attribute_not_exists(SK)``): the one
+        point where two writers of a held attempt meet. False if its item exists already (another writer
+        created it: the caller writes to the item as to any other). ConflictError if the writer expected the
+        attempt in another status than a held attempt's (SCHEDULED)."""
+        if TaskStatus.SCHEDULED.value not in expected:
+            raise ConflictError(task.task_id)
+        item = task_item(self._stored_task(task))
+        if wake_at is not None:
+            item.update(wakeAt=n(wake_at), wakeShard=s(wake_shard(task.workflow_instance_id)))
+        try:
+            self._put_new(item)
+        except ConflictError:
+            return False
+        return True
+
     def _stamp(self, workflow_id: str, task_id: str, token: str) -> None:
         try:
             self._client.update_item(
@@ -606,10 +704,34 @@ class ExecutionStore:
                 raise ConflictError(task_id) from error
             raise
 
-    def _commit_header(self, header: Header, plan: Plan, now: int, outbox: list[dict[str, Any]]) -> None:
-        stored = self._stored_plan(header, plan)
-        changed, removed = _header_changes(header, stored, now=now, retention_s=self._retention_s)
-        changed.update({"version": n(header.version + 1), "updateTime": n(now), "outbox": doc(outbox)})
+    def _holdable(
+        self, new_tasks: Iterable[Task], kept: list[Task], header_bytes: int
+    ) -> tuple[list[Task], list[Task]]:
+        """Which attempts the header holds (``kept``, then as many of the new SCHEDULED attempts as keep
+        the header within one write unit, ``header_bytes`` being the rest of it), and the new attempts that
+        get items instead.
+
+        Not an attempt inside a DO_WHILE (``iteration`` > 0): ``keepLastN`` deletes the items of old
+        iterations, and a late duplicate result that carries a deleted attempt's record would create it
+        again. No other removal deletes an attempt of the current run.
+        """
+        held = list(kept)
+        others: list[Task] = []
+        holding = {task.task_id for task in kept}
+        for task in new_tasks:
+            if task.task_id in holding:
+                continue  # committed already, held (a partial decide that did not load it planned it again)
+            stored = self._stored_task(task)
+            fits = (
+                task.status == TaskStatus.SCHEDULED
+                and task.iteration == 0
+                and len(held) < MAX_HELD
+                and header_bytes + item_size({PENDING: pending_value([*held, stored])}) <= ONE_WRITE_UNIT
+            )
+            (held if fits else others).append(stored)
+        return held, others
+
+    def _commit_header(self, header: Header, changed: Item, removed: list[str]) -> None:
         names = {f"#{name}": name for name in (*changed, *removed)}
         values: Item = {f":{name}": value for name, value in changed.items()}
         values[":expected"] = n(header.version)
@@ -687,8 +809,24 @@ class ExecutionStore:
             if not _is_conditional_failure(error):
                 raise
             item = error.response.get("Item")
-            return TaskWrite(False, task_from_item(item) if item else None)
+            if item:
+                return TaskWrite(False, task_from_item(item))
+            return self._write_held_fields(workflow_id, task_id, fields, unset=unset)
         return TaskWrite(True, task_from_item(response["Attributes"]))
+
+    def _write_held_fields(
+        self, workflow_id: str, task_id: str, fields: Mapping[str, Any], *, unset: Mapping[str, bool]
+    ) -> TaskWrite:
+        """:meth:`update_open_task_fields` for an attempt without an item: held in the header, its first
+        write creates the item. A held attempt has neither start time nor poll count, so a caller that took
+        one of them to be set gets the attempt back, as from a failed condition."""
+        held = self._held_attempt(workflow_id, task_id)
+        if held is None or not all(unset.values()):
+            return TaskWrite(False, held)
+        written = as_written(held.model_copy(update=dict(fields)))
+        if not self._create_held(written, expected=_OPEN_STATUSES):
+            return self.update_open_task_fields(workflow_id, task_id, fields, unset=unset)
+        return TaskWrite(True, written)
 
     def lease_task(self, task: Task, *, wake_at: int | None) -> bool:
         """SCHEDULED -> IN_PROGRESS for a polled task; False if someone else got it or it finished."""
@@ -717,7 +855,12 @@ class ExecutionStore:
         except ClientError as error:
             if not _is_conditional_failure(error):
                 raise
-            return  # the task is gone (its workflow was removed): its logs would never be deleted
+            held = self._held_attempt(workflow_id, task_id)
+            if held is None:
+                return  # the task is gone (its workflow was removed): its logs would never be deleted
+            self._create_held(held, expected=_OPEN_STATUSES)
+            self.add_logs(workflow_id, task_id, entries, now=now)
+            return
         requests = [
             {
                 "PutRequest": {
@@ -1010,6 +1153,17 @@ def _created_filter(created: tuple[int | None, int | None], names: dict[str, str
         return "#created <= :to"
     values[":from"] = n(low)
     return "#created BETWEEN :from AND :to"
+
+
+def _still_held(loaded: LoadedWorkflow, plan: Plan) -> list[Task]:
+    """The header's held attempts a commit of ``plan`` keeps: not for a new run (it starts with none), not
+    those with an item now (loaded from it) or that the plan changes (its commit creates their items) or
+    removes."""
+    if plan.new_run is not None:
+        return []
+    written = {task.task_id for task in loaded.tasks if not is_held(task)}
+    dropped = written | {change.task.task_id for change in plan.task_changes} | set(plan.removed_tasks)
+    return [task for task in loaded.header.pending if task.task_id not in dropped]
 
 
 def _header_changes(

@@ -42,6 +42,7 @@ tasks' log partitions. Until AWS gets round to the deletion (up to days), an exp
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import json
 import zlib
@@ -62,12 +63,17 @@ from batonflow.store.attrs import (
     get_doc,
     get_n,
     get_s,
+    item_size,
     n,
     s,
 )
 
 HEADER_SK = "#HEADER"
 SUPERSEDED = "superseded"
+PENDING = "pending"
+"""Header attribute: attempts held in the header until their first write creates their item (packed)."""
+ONE_WRITE_UNIT = 1024
+"""Bytes of item per DynamoDB write unit."""
 LOG_PK_PREFIX = "LOG#"
 EXPIRES_AT = "expiresAt"
 """The table's TTL attribute (``TimeToLiveSpecification`` in template.yaml), in epoch seconds."""
@@ -214,6 +220,84 @@ def task_from_item(item: Item) -> Task:
     return Task.model_validate(data)
 
 
+_PENDING_EXCLUDE = frozenset({"workflow_instance_id", "workflow_type", "task_definition", "loop_over_task"})
+"""Left out of a held attempt's record: what its header gives back (the workflow's id and name) and what
+is computed."""
+
+
+def pending_value(tasks: list[Task], *, exclude: frozenset[str] = _PENDING_EXCLUDE) -> AttributeValue:
+    """Attempts held in the header, packed together: their fields at their default left out, and of the
+    task id only what follows the workflow id (``engine.ids``), since every byte of the header is written
+    again by every decide."""
+    records = [
+        {
+            **task.model_dump(
+                mode="json", by_alias=True, exclude_none=True, exclude_defaults=True, exclude=set(exclude)
+            ),
+            "taskId": (task.task_id or "").removeprefix(f"{task.workflow_instance_id}-"),
+        }
+        for task in tasks
+    ]
+    return {"B": zlib.compress(json.dumps(records, separators=(",", ":")).encode())}
+
+
+def pending_tasks(item: Item) -> tuple[Task, ...]:
+    """The attempts a header item holds, each marked as held (:func:`is_held`)."""
+    if PENDING not in item:
+        return ()
+    workflow_id = workflow_id_in(item)
+    workflow_name = get_s(item, "name")
+    tasks = tuple(
+        Task.model_validate(
+            {
+                "workflowType": workflow_name,
+                **record,
+                "taskId": f"{workflow_id}-{record['taskId']}",
+                "workflowInstanceId": workflow_id,
+            }
+        )
+        for record in json.loads(zlib.decompress(item[PENDING]["B"]))
+    )
+    for task in tasks:
+        task._held = True
+    return tasks
+
+
+def is_held(task: Task) -> bool:
+    """Whether ``task`` was read from its workflow's header, where an attempt waits for its first write
+    (it had no item when read). ``model_copy`` keeps the mark, so a change of a held attempt is one too."""
+    return task._held
+
+
+def as_written(task: Task) -> Task:
+    """A copy of ``task`` without the held mark, for an attempt whose item now exists."""
+    copy = task.model_copy()
+    copy._held = False
+    return copy
+
+
+def as_held(task: Task) -> Task:
+    """A copy of ``task`` marked as held, for an attempt a commit held in the header."""
+    copy = task.model_copy()
+    copy._held = True
+    return copy
+
+
+def packed_attempt(task: Task) -> str:
+    """A held attempt's record as text, for its task message (:func:`attempt_from_packed`)."""
+    packed = pending_value([task], exclude=_PENDING_EXCLUDE - {"workflow_type"})  # no header to name it
+    return base64.b64encode(packed["B"]).decode()
+
+
+def attempt_from_packed(text: str, workflow_id: str) -> Task:
+    """The attempt a task message carried (:func:`packed_attempt`); ValueError if it is not one."""
+    try:
+        (task,) = pending_tasks({"PK": s(workflow_pk(workflow_id)), PENDING: {"B": base64.b64decode(text)}})
+    except (KeyError, TypeError, ValueError, zlib.error) as error:
+        raise ValueError(f"not a packed attempt: {error}") from error
+    return as_written(task)
+
+
 # -- workflow header ----------------------------------------------------------------------------------
 _HEADER_STATIC = {
     "input",
@@ -243,6 +327,10 @@ class Header:
     joins: dict[str, JoinCount] = field(default_factory=dict)
     superseded: tuple[Superseded, ...] = ()
     """Attempts reruns from a task discarded: not part of the workflow, whether or not deleted yet."""
+    pending: tuple[Task, ...] = ()
+    """Attempts held in the header: created by a commit, perhaps written since (then their item wins)."""
+    sizes: dict[str, int] = field(default_factory=dict)
+    """Each attribute's share of the item's size (name and value), as DynamoDB bills writes by it."""
 
     def keeps(self, task: Task) -> bool:
         """Whether a stored attempt belongs to the current run."""
@@ -296,18 +384,23 @@ def _definition(packed: bytes) -> WorkflowDef:
 
 
 def header_mutable_values(workflow: Workflow) -> Item:
-    values: Item = {
-        "status": s(workflow.status.value),
-        "output": doc(workflow.output),
-        "variables": doc(workflow.variables),
-        "updateTime": n(workflow.update_time),
-        "endTime": n(workflow.end_time),
-        "lastRetriedTime": n(workflow.last_retried_time),
-        "failedRefs": doc(sorted(workflow.failed_reference_task_names or [])),
-        "failedNames": doc(sorted(workflow.failed_task_names or [])),
+    """A new header's changing attributes; those at their default (empty, zero) are left out, as
+    :func:`header_from_item` gives them back and every byte of the header is written by every decide."""
+    values: Item = {"status": s(workflow.status.value), "updateTime": n(workflow.update_time)}
+    optional = {
+        "output": doc(workflow.output) if workflow.output else None,
+        "variables": doc(workflow.variables) if workflow.variables else None,
+        "endTime": n(workflow.end_time) if workflow.end_time else None,
+        "lastRetriedTime": n(workflow.last_retried_time) if workflow.last_retried_time else None,
+        "failedRefs": doc(sorted(workflow.failed_reference_task_names))
+        if workflow.failed_reference_task_names
+        else None,
+        "failedNames": doc(sorted(workflow.failed_task_names)) if workflow.failed_task_names else None,
+        "reason": s(workflow.reason_for_incompletion)
+        if workflow.reason_for_incompletion is not None
+        else None,
     }
-    if workflow.reason_for_incompletion is not None:
-        values["reason"] = s(workflow.reason_for_incompletion)
+    values.update({name: value for name, value in optional.items() if value is not None})
     return values
 
 
@@ -343,6 +436,8 @@ def header_from_item(item: Item) -> Header:
         first_seq=get_n(item, "firstSeq"),
         joins={join_id: JoinCount(**value) for join_id, value in get_doc(item, "joins", {}).items()},
         superseded=tuple(Superseded(*rule) for rule in get_doc(item, SUPERSEDED, [])),
+        pending=pending_tasks(item),
+        sizes={name: item_size({name: value}) for name, value in item.items()},
     )
 
 

@@ -57,6 +57,8 @@ class TaskContext:
         self.workflow_type = message.workflow_type
         self.correlation_id = message.correlation_id
         self.input_data = message.input_data
+        self.attempt_record = message.attempt
+        """The engine's record of the attempt, handed back with its result (not for task functions)."""
         self.worker_id = worker_id
         self._now_ms = now_ms
         self._logs: list[dict[str, Any]] = []

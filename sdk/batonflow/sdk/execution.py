@@ -114,9 +114,15 @@ def map_return_value(ctx: TaskContext, value: Any, *, start_time: int) -> Result
 
 
 def lease_expired_result(
-    workflow_instance_id: str, task_id: str, *, worker_id: str | None, start_time: int
+    workflow_instance_id: str,
+    task_id: str,
+    *,
+    worker_id: str | None,
+    start_time: int,
+    attempt: str | None = None,
 ) -> ResultMessage:
-    """What a worker reports for a redelivered message instead of running it again (see ``runner``)."""
+    """What a worker reports for a redelivered message instead of running it again (see ``runner``);
+    ``attempt``: the message's record of the attempt, handed back."""
     return ResultMessage(
         workflow_instance_id=workflow_instance_id,
         task_id=task_id,
@@ -124,6 +130,7 @@ def lease_expired_result(
         reason_for_incompletion=LEASE_EXPIRED_REASON,
         worker_id=worker_id,
         start_time=start_time,
+        attempt=attempt,
     )
 
 
@@ -191,6 +198,7 @@ def _result(
         worker_id=ctx.worker_id,
         logs=ctx.logs,
         start_time=start_time,
+        attempt=ctx.attempt_record,
     )
 
 

@@ -209,7 +209,11 @@ class Poller:
                 task.workflow_instance_id,
             )
             result = lease_expired_result(
-                task.workflow_instance_id, task.task_id, worker_id=self._worker_id, start_time=received_at
+                task.workflow_instance_id,
+                task.task_id,
+                worker_id=self._worker_id,
+                start_time=received_at,
+                attempt=task.attempt,
             )
             self._reporter.put(Outgoing(lease, encode_result(result, max_bytes=self._max_result_bytes)))
             return
