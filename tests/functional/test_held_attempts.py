@@ -150,6 +150,22 @@ def test_both_branches_of_a_fork_finishing_together_complete_the_join(harness: H
     assert held_ids(harness, workflow_id) == []
 
 
+def test_an_attempt_put_back_on_its_queue_goes_without_its_record(harness: Harness):
+    """An IN_PROGRESS result re-queues the attempt: its first write created its item, so the message sent
+    again carries no record, and the result after it writes to the item."""
+    workflow_id = start(harness, TWO_STEPS)
+    [first] = take_messages(harness)
+
+    apply_result(harness.runtime, result_for(first, status="IN_PROGRESS", callbackAfterSeconds=0))
+    [again] = take_messages(harness)
+
+    assert again["taskId"] == first["taskId"] and "attempt" not in again
+    assert task_items(harness, workflow_id) == [first["taskId"]]
+    assert apply_result(harness.runtime, result_for(again)).applied == Applied.FINISHED
+    [task] = [t for t in workflow(harness, workflow_id)["tasks"] if t["taskId"] == first["taskId"]]
+    assert task["status"] == "COMPLETED"
+
+
 def test_a_result_after_a_terminate_finds_the_attempt_canceled(harness: Harness):
     workflow_id = start(harness, TWO_STEPS)
     [first] = take_messages(harness)

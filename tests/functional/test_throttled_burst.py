@@ -331,6 +331,7 @@ def work(harness: Harness) -> int:
                     outputData={"doubled": 2 * task["inputData"]["n"]},
                     workerId="burst-worker",
                     startTime=harness.clock.now,
+                    attempt=task.get("attempt"),  # handed back, as batonflow.sdk does
                 )
                 entries.append({"Id": str(i), "MessageBody": result.to_json()})
             sqs.send_message_batch(QueueUrl=results_url, Entries=entries)

@@ -72,6 +72,7 @@ from batonflow.store.layout import (
     is_held,
     joins_doc,
     log_pk,
+    mark_written,
     name_shard,
     pending_tasks,
     pending_value,
@@ -685,6 +686,7 @@ class ExecutionStore:
             self._put_new(item)
         except ConflictError:
             return False
+        mark_written(task)  # a message built from it now (a re-queued attempt's) carries no record
         return True
 
     def _stamp(self, workflow_id: str, task_id: str, token: str) -> None:

@@ -252,7 +252,7 @@ def pending_tasks(item: Item) -> tuple[Task, ...]:
             {
                 "workflowType": workflow_name,
                 **record,
-                "taskId": f"{workflow_id}-{record['taskId']}",
+                "taskId": _full_task_id(workflow_id, record["taskId"]),
                 "workflowInstanceId": workflow_id,
             }
         )
@@ -261,6 +261,17 @@ def pending_tasks(item: Item) -> tuple[Task, ...]:
     for task in tasks:
         task._held = True
     return tasks
+
+
+def _full_task_id(workflow_id: str, stored: str) -> str:
+    """A record's task id: the suffix after the workflow id (``engine.ids``), or a whole id of any other
+    shape."""
+    return stored if "-" in stored else f"{workflow_id}-{stored}"
+
+
+def mark_written(task: Task) -> None:
+    """Mark ``task`` in place as an attempt whose item exists: its first write just created it."""
+    task._held = False
 
 
 def is_held(task: Task) -> bool:
