@@ -63,7 +63,6 @@ from batonflow.store.layout import (
     TASK_SK_PREFIX,
     WAKE_SHARDS,
     Header,
-    as_written,
     expires_at,
     header_from_item,
     header_item,
@@ -709,9 +708,10 @@ class ExecutionStore:
     def _holdable(
         self, new_tasks: Iterable[Task], kept: list[Task], header_bytes: int
     ) -> tuple[list[Task], list[Task]]:
-        """Which attempts the header holds (``kept``, then as many of the new SCHEDULED attempts as keep
-        the header within one write unit, ``header_bytes`` being the rest of it), and the new attempts that
-        get items instead.
+        """Which attempts the header holds (``kept``, then the plan's new SCHEDULED attempts, in order, as
+        long as they keep the header within one write unit, ``header_bytes`` being the rest of it), and the
+        new attempts that get items instead. The first that does not fit ends the holding: the plan's other
+        attempts are the same size, and a wide fork would otherwise pack the held records once per branch.
 
         Not an attempt inside a DO_WHILE (``iteration`` > 0): ``keepLastN`` deletes the items of old
         iterations, and a late duplicate result that carries a deleted attempt's record would create it
@@ -720,17 +720,20 @@ class ExecutionStore:
         held = list(kept)
         others: list[Task] = []
         holding = {task.task_id for task in kept}
+        full = len(held) >= MAX_HELD
         for task in new_tasks:
             if task.task_id in holding:
                 continue  # committed already, held (a partial decide that did not load it planned it again)
+            if full or task.status != TaskStatus.SCHEDULED or task.iteration != 0:
+                others.append(task)
+                continue
             stored = self._stored_task(task)
-            fits = (
-                task.status == TaskStatus.SCHEDULED
-                and task.iteration == 0
-                and len(held) < MAX_HELD
-                and header_bytes + item_size({PENDING: pending_value([*held, stored])}) <= ONE_WRITE_UNIT
-            )
-            (held if fits else others).append(stored)
+            if header_bytes + item_size({PENDING: pending_value([*held, stored])}) > ONE_WRITE_UNIT:
+                full = True
+                others.append(stored)
+                continue
+            held.append(stored)
+            full = len(held) >= MAX_HELD
         return held, others
 
     def _commit_header(self, header: Header, changed: Item, removed: list[str]) -> None:
@@ -825,7 +828,7 @@ class ExecutionStore:
         held = self._held_attempt(workflow_id, task_id)
         if held is None or not all(unset.values()):
             return TaskWrite(False, held)
-        written = as_written(held.model_copy(update=dict(fields)))
+        written = held.model_copy(update=dict(fields))
         if not self._create_held(written, expected=_OPEN_STATUSES):
             return self.update_open_task_fields(workflow_id, task_id, fields, unset=unset)
         return TaskWrite(True, written)

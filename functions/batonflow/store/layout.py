@@ -280,13 +280,6 @@ def is_held(task: Task) -> bool:
     return task._held
 
 
-def as_written(task: Task) -> Task:
-    """A copy of ``task`` without the held mark, for an attempt whose item now exists."""
-    copy = task.model_copy()
-    copy._held = False
-    return copy
-
-
 def as_held(task: Task) -> Task:
     """A copy of ``task`` marked as held, for an attempt a commit held in the header."""
     copy = task.model_copy()
@@ -301,12 +294,13 @@ def packed_attempt(task: Task) -> str:
 
 
 def attempt_from_packed(text: str, workflow_id: str) -> Task:
-    """The attempt a task message carried (:func:`packed_attempt`); ValueError if it is not one."""
+    """The attempt a task message carried (:func:`packed_attempt`), marked held until its item is created;
+    ValueError if it is not one."""
     try:
         (task,) = pending_tasks({"PK": s(workflow_pk(workflow_id)), PENDING: {"B": base64.b64decode(text)}})
     except (KeyError, TypeError, ValueError, zlib.error) as error:
         raise ValueError(f"not a packed attempt: {error}") from error
-    return as_written(task)
+    return task
 
 
 # -- workflow header ----------------------------------------------------------------------------------
