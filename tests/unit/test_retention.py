@@ -21,7 +21,7 @@ HEADER = Header(workflow=Workflow(workflow_id="wf-1", status=WorkflowStatus.RUNN
 
 
 def changes(change: WorkflowChange | None, *, retention_s: int = 30 * DAY_S, now: int = T0 + 9_999):
-    return _header_changes(HEADER, Plan(workflow=change), now=now, retention_s=retention_s)
+    return _header_changes(HEADER, Plan(workflow=change), None, now=now, retention_s=retention_s)
 
 
 @pytest.mark.parametrize("status", ["COMPLETED", "FAILED", "TIMED_OUT", "TERMINATED"])

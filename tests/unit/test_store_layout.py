@@ -5,7 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from batonflow.model import Task, TaskStatus, Workflow, WorkflowStatus
-from batonflow.store.layout import header_from_item, header_item, task_from_item, task_item
+from batonflow.store.attrs import item_size
+from batonflow.store.layout import (
+    DefinitionSnapshot,
+    definition_from_snapshot,
+    header_from_item,
+    header_item,
+    task_from_item,
+    task_item,
+)
 from tests.support.engine import T0, definition
 
 UNICODE = {"name": "Zoë 名前 Ωμέγα 🎉", "emptyMap": {}, "kept": {"k": None}, "list": [None, 1.5, True, "ü"]}
@@ -120,20 +128,30 @@ def _task(input_data: dict[str, Any]) -> Task:
     )
 
 
+def _stored(workflow: Workflow, **header: Any) -> Workflow:
+    """A header written and read back, its definition from the snapshot item stored beside it."""
+    snapshot = (
+        None if workflow.workflow_definition is None else DefinitionSnapshot.of(workflow.workflow_definition)
+    )
+    snapshots = {} if snapshot is None else {snapshot.ref: snapshot.item()}
+    item = header_item(workflow, snapshot, **header)
+    return header_from_item(item, lambda ref: definition_from_snapshot(snapshots[ref])).workflow
+
+
 def test_a_header_comes_back_as_written_with_unicode_and_null_map_values():
     workflow = _workflow(UNICODE)
 
-    assert header_from_item(header_item(workflow, generation=2, wake_at=T0 + 60)).workflow == workflow
+    assert _stored(workflow, generation=2, wake_at=T0 + 60) == workflow
 
 
 def test_a_header_with_a_large_input_comes_back_as_written():
     workflow = _workflow(BIG)
 
-    assert header_from_item(header_item(workflow)).workflow == workflow
+    assert _stored(workflow) == workflow
 
 
 def test_a_header_keeps_the_definition_defaults_and_the_values_written_equal_to_them():
-    loaded = header_from_item(header_item(_workflow({}))).workflow.workflow_definition
+    loaded = _stored(_workflow({})).workflow_definition
 
     assert loaded is not None
     fetch = loaded.tasks[0].task_definition
@@ -142,13 +160,22 @@ def test_a_header_keeps_the_definition_defaults_and_the_values_written_equal_to_
     assert loaded.to_conductor() == _definition().to_conductor()
 
 
-def test_headers_of_the_same_definition_share_its_parse():
-    first = header_from_item(header_item(_workflow({"n": 1}))).workflow
-    other = _workflow({"n": 2}).model_copy(update={"workflow_id": "wf-2"})
-    second = header_from_item(header_item(other)).workflow
+def test_a_header_names_its_definition_snapshot_and_holds_none_of_it():
+    workflow = _workflow({})
+    snapshot = DefinitionSnapshot.of(_definition())
 
-    assert first.workflow_definition is second.workflow_definition
-    assert (first.input, second.input) == ({"n": 1}, {"n": 2})
+    item = header_item(workflow, snapshot)
+
+    assert item["definitionRef"] == {"S": snapshot.ref}
+    assert item_size(item) < item_size(snapshot.item())  # the definition was most of the header
+
+
+def test_a_snapshot_id_names_the_content_of_a_definition():
+    same = DefinitionSnapshot.of(_definition().model_copy(deep=True))
+    changed = DefinitionSnapshot.of(_definition().model_copy(update={"description": "changed"}))
+
+    assert same.ref == DefinitionSnapshot.of(_definition()).ref
+    assert changed.ref != same.ref
 
 
 def test_a_header_without_a_definition_snapshot_comes_back_without_one():
@@ -156,7 +183,8 @@ def test_a_header_without_a_definition_snapshot_comes_back_without_one():
         update={"workflow_definition": None, "workflow_name": "named", "workflow_version": 3}
     )
 
-    assert header_from_item(header_item(workflow)).workflow == workflow
+    assert "definitionRef" not in header_item(workflow, None)
+    assert _stored(workflow) == workflow
 
 
 def test_a_task_attempt_comes_back_as_written_with_unicode_input():

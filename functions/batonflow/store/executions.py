@@ -36,7 +36,7 @@ from botocore.exceptions import ClientError
 from batonflow.clock import Clock, system_clock
 from batonflow.engine.ids import task_id_for
 from batonflow.engine.plan import NewRun, Plan
-from batonflow.model import Task, TaskStatus, Workflow, WorkflowStatus
+from batonflow.model import Task, TaskStatus, Workflow, WorkflowDef, WorkflowStatus
 from batonflow.store.attrs import (
     AttributeValue,
     Item,
@@ -51,18 +51,21 @@ from batonflow.store.attrs import (
     s,
 )
 from batonflow.store.batches import batch_write
-from batonflow.store.errors import ConflictError, is_throttling
+from batonflow.store.errors import ConflictError, StoreError, is_throttling
 from batonflow.store.layout import (
     EXPIRES_AT,
     HEADER_SK,
     NAME_SHARDS,
     ONE_WRITE_UNIT,
     PENDING,
+    SNAPSHOT_SK,
     STATUS_SHARDS,
     SUPERSEDED,
     TASK_SK_PREFIX,
     WAKE_SHARDS,
+    DefinitionSnapshot,
     Header,
+    definition_from_snapshot,
     expires_at,
     header_from_item,
     header_item,
@@ -75,6 +78,7 @@ from batonflow.store.layout import (
     name_shard,
     pending_tasks,
     pending_value,
+    snapshot_pk,
     status_shard,
     status_shard_of,
     superseded_doc,
@@ -113,6 +117,8 @@ _WAKE_ATTRIBUTES = frozenset({"wakeAt", "wakeShard"})
 MAX_HELD = 8
 """The most attempts a header holds: past a few, a fork's attempts would not fit one write unit anyway."""
 _BATCH_GET = 100
+_REMEMBERED_DEFINITIONS = 256
+"""Parsed definition snapshots a store keeps (the oldest goes first): far more than a process runs."""
 _PROBE_PAGE = 16
 """Items in the first page of a load that may turn out partial: enough for a small workflow's header and
 first tasks, little to waste on a large one."""
@@ -182,6 +188,8 @@ class ExecutionStore:
         self._retention_s = retention_s
         self._clock = clock
         self.payloads = payloads
+        self._definitions: dict[str, WorkflowDef] = {}
+        """Definition snapshots this store wrote or read, parsed, by id: all stored, none ever changed."""
 
     # -- large payloads (store.payloads) --------------------------------------------------------------
     def _offload(self, value: Any, owner: str, *, limit: int | None = None) -> Any:
@@ -212,7 +220,7 @@ class ExecutionStore:
         )
 
     def _loaded_header(self, item: Item) -> Header:
-        header = header_from_item(item)
+        header = header_from_item(item, self._definition)
         workflow = header.workflow
         fields = ("input", "output", "variables")
         if not any(is_reference(getattr(workflow, name)) for name in fields):
@@ -221,6 +229,44 @@ class ExecutionStore:
             update={name: self._resolve(getattr(workflow, name)) for name in fields}
         )
         return dataclasses.replace(header, workflow=resolved)
+
+    # -- definition snapshots (store.layout.DefinitionSnapshot) ---------------------------------------
+    def _definition(self, ref: str) -> WorkflowDef:
+        """The definition of a snapshot id: read (consistently, it may be new) once per process."""
+        definition = self._definitions.get(ref)
+        if definition is None:
+            item = self._client.get_item(
+                TableName=self._table,
+                Key={"PK": s(snapshot_pk(ref)), "SK": s(SNAPSHOT_SK)},
+                ConsistentRead=True,
+            ).get("Item")
+            if item is None:
+                raise StoreError(f"definition snapshot {ref} is missing")
+            definition = self._remember(ref, definition_from_snapshot(item))
+        return definition
+
+    def _remember(self, ref: str, definition: WorkflowDef) -> WorkflowDef:
+        if len(self._definitions) >= _REMEMBERED_DEFINITIONS:
+            del self._definitions[next(iter(self._definitions))]
+        self._definitions[ref] = definition
+        return definition
+
+    def _stored_snapshot(self, definition: WorkflowDef | None) -> DefinitionSnapshot | None:
+        """The snapshot of a definition a header is about to name, written first unless this store knows
+        it is stored. Writing an existing one again rewrites the same bytes: no condition needed."""
+        if definition is None:
+            return None
+        snapshot = DefinitionSnapshot.of(definition)
+        if snapshot.ref not in self._definitions:
+            self._client.put_item(TableName=self._table, Item=snapshot.item())
+            self._remember(snapshot.ref, WorkflowDef.model_validate_json(snapshot.text))
+        return snapshot
+
+    def _run_snapshot(self, header: Header, plan: Plan) -> DefinitionSnapshot | None:
+        """The stored snapshot of the definition a plan's new run (restart, rerun) starts from."""
+        if plan.new_run is None:
+            return None
+        return self._stored_snapshot(plan.new_run.definition or header.workflow.workflow_definition)
 
     def _stored_plan(self, header: Header, plan: Plan) -> Plan:
         """The plan with the header values it writes offloaded: output, variables, and a new run's input
@@ -424,7 +470,9 @@ class ExecutionStore:
     def create(self, workflow: Workflow, *, wake_at: int | None) -> None:
         """Write a new header; ConflictError if the id exists, PayloadTooLargeError if its input is over the
         hard limit (nothing is stored then)."""
-        self._put_new(header_item(self._stored_execution(workflow), wake_at=wake_at))
+        stored = self._stored_execution(workflow)
+        snapshot = self._stored_snapshot(stored.workflow_definition)
+        self._put_new(header_item(stored, snapshot, wake_at=wake_at))
 
     def _stored_execution(self, workflow: Workflow) -> Workflow:
         """A new execution with its input (up to the hard limit) and variables offloaded."""
@@ -457,9 +505,14 @@ class ExecutionStore:
         lost does), PayloadTooLargeError for an input over the hard limit (nothing is written then).
         """
         workflow_id = loaded.header.workflow.workflow_id or ""
-        item = header_item(self._stored_execution(loaded.header.workflow), wake_at=wake_at)
+        stored = self._stored_execution(loaded.header.workflow)
+        item = header_item(stored, self._stored_snapshot(stored.workflow_definition), wake_at=wake_at)
         changed, removed = _header_changes(
-            loaded.header, self._stored_plan(loaded.header, plan), now=now, retention_s=self._retention_s
+            loaded.header,
+            self._stored_plan(loaded.header, plan),
+            self._run_snapshot(loaded.header, plan),
+            now=now,
+            retention_s=self._retention_s,
         )
         for name in set(removed) - _WAKE_ATTRIBUTES:
             item.pop(name, None)
@@ -548,7 +601,11 @@ class ExecutionStore:
         workflow_id = loaded.header.workflow.workflow_id
         header = loaded.header
         changed, removed = _header_changes(
-            header, self._stored_plan(header, plan), now=now, retention_s=self._retention_s
+            header,
+            self._stored_plan(header, plan),
+            self._run_snapshot(header, plan),
+            now=now,
+            retention_s=self._retention_s,
         )
         changed.update({"version": n(header.version + 1), "updateTime": n(now), "outbox": doc(outbox)})
         kept = _still_held(loaded, plan)
@@ -1172,9 +1229,15 @@ def _still_held(loaded: LoadedWorkflow, plan: Plan) -> list[Task]:
 
 
 def _header_changes(
-    header: Header, plan: Plan, *, now: int = 0, retention_s: int = 0
+    header: Header,
+    plan: Plan,
+    snapshot: DefinitionSnapshot | None,
+    *,
+    now: int = 0,
+    retention_s: int = 0,
 ) -> tuple[dict[str, AttributeValue], list[str]]:
     """The header attributes a plan sets, and those it removes (besides version, updateTime, outbox).
+    ``snapshot``: the stored definition of the plan's new run, if it has one.
 
     A status change also moves the retention TTL: a workflow that finishes expires ``retention_s`` after
     its end (never with 0), one that runs again (retry, restart, rerun) loses its expiry.
@@ -1186,7 +1249,7 @@ def _header_changes(
     if plan.joins is not None:
         changed["joins"] = joins_doc(plan.joins)
     if plan.new_run is not None:
-        removed += _new_run_changes(header, plan.new_run, changed)
+        removed += _new_run_changes(header, plan.new_run, snapshot, changed)
     change = plan.workflow
     if change is not None:
         changed.update(
@@ -1216,7 +1279,12 @@ def _header_changes(
     return {name: value for name, value in changed.items() if value is not None}, removed
 
 
-def _new_run_changes(header: Header, run: NewRun, changed: dict[str, AttributeValue | None]) -> list[str]:
+def _new_run_changes(
+    header: Header,
+    run: NewRun,
+    snapshot: DefinitionSnapshot | None,
+    changed: dict[str, AttributeValue | None],
+) -> list[str]:
     """Add a restart's or rerun's header attributes to ``changed``; returns the attributes it removes.
 
     A new correlation id moves the ``workflows-by-correlation`` key with it (no key for an empty one).
@@ -1229,7 +1297,7 @@ def _new_run_changes(header: Header, run: NewRun, changed: dict[str, AttributeVa
         firstSeq=n(run.first_seq),
         createTime=n(run.create_time),
         workflowVersion=n(run.definition.version) if run.definition else None,
-        **header_static(header.workflow.model_copy(update=updates)),
+        **header_static(header.workflow.model_copy(update=updates), snapshot),
     )
     removed: list[str] = []
     rules = tuple(rule for rule in header.superseded if rule.to_seq >= run.first_seq)

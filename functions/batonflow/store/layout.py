@@ -3,25 +3,32 @@
 ==================  ==================  =========================================================
 PK                  SK                  item
 ==================  ==================  =========================================================
-``WF#<id>``         ``#HEADER``         workflow header: status, version, definition snapshot...
+``WF#<id>``         ``#HEADER``         workflow header: status, version, its definition's snapshot id...
 ``WF#<id>``         ``T#<taskId>``      one task attempt
 ``DEFS``            ``WF#<name>#<v>``   workflow definition (version zero-padded, so they sort)
 ``DEFS``            ``TD#<name>``       task definition
+``SNAP#<id>``       ``#SNAPSHOT``       a definition snapshot, shared by the executions that run it
 ``LOG#<taskId>``    ``<time>#...``      task execution logs (their own partition)
 ==================  ==================  =========================================================
 
 One Query on ``WF#<id>`` loads a whole execution. Task and header items split their fields into parts
-written once (definition snapshot, input...) and top-level attributes that change (status, output, times)
+written once (input, a task's workflowTask...) and top-level attributes that change (status, output, times)
 so updates are small ``SET`` expressions with conditions on ``status`` or ``version``.
 
-The write-once parts are zlib-compressed JSON in binary attributes (``static``, and the header's
-``definition``), without the fields that hold their model default (parsing re-creates them). DynamoDB
-bills a write by the size of the whole item, not of what changed, and every decide rewrites the header:
-stored as plain JSON, a ten-task definition snapshot (each task with its TaskDef, defaults spelled out)
-made the header some 9 KB, so ten write units per decide instead of one. Nothing reads these attributes
-but the decoders here: every attribute an index, a key condition, a filter or a projection names is a
-plain attribute. The definition has its own attribute so that its parse can be cached by its bytes, which
-are the same for every execution of a definition (see ``_definition``).
+The write-once parts are zlib-compressed JSON in binary attributes (``static``), without the fields that
+hold their model default (parsing re-creates them). DynamoDB bills a write by the size of the whole item,
+not of what changed, and every decide rewrites the header: stored as plain JSON, a ten-task definition
+snapshot (each task with its TaskDef, defaults spelled out) made the header some 9 KB, so ten write units
+per decide instead of one. Nothing reads these attributes but the decoders here: every attribute an index,
+a key condition, a filter or a projection names is a plain attribute.
+
+Definition snapshots: an execution runs the definition as it was when it started (Conductor's snapshot),
+but the header holds only the snapshot's id (``definitionRef``), a hash of its content. The snapshot is an
+item of its own (:class:`DefinitionSnapshot`), written before the first header that names it and never
+changed, so every execution of a definition shares one, and a process that has read it once never reads it
+again. Compressed, even a small definition is hundreds of bytes (a ten-task chain's, about 330): in the
+header, it took most of the one write unit every decide pays for, and pushed larger workflows' headers, and
+so every decide of theirs, over it.
 
 A task item holds its id only in its sort key: a task id names its workflow (``engine.ids``), so a bare task
 id is read by key, with no index from task ids to workflows (that GSI cost a second write unit per attempt).
@@ -44,10 +51,11 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import hashlib
 import json
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Any
 
 from batonflow.engine.plan import Superseded
@@ -79,6 +87,10 @@ EXPIRES_AT = "expiresAt"
 """The table's TTL attribute (``TimeToLiveSpecification`` in template.yaml), in epoch seconds."""
 TASK_SK_PREFIX = "T#"
 DEFS_PK = "DEFS"
+SNAPSHOT_PK_PREFIX = "SNAP#"
+SNAPSHOT_SK = "#SNAPSHOT"
+DEFINITION_REF = "definitionRef"
+"""Header attribute: the id of the execution's definition snapshot (see :class:`DefinitionSnapshot`)."""
 WAKE_SHARDS = 8
 NAME_SHARDS = 8
 STATUS_SHARDS = 8
@@ -172,11 +184,15 @@ def task_mutable_values(task: Task) -> Item:
     return values
 
 
+def _compact_json(model: ConductorModel, **fields: Any) -> bytes:
+    """Some of a model's fields as JSON: ``None`` and default values left out, since parsing gives them
+    back (which also keeps every TaskDef default out of a definition snapshot)."""
+    return model.model_dump_json(by_alias=True, exclude_none=True, exclude_defaults=True, **fields).encode()
+
+
 def _packed(model: ConductorModel, **fields: Any) -> AttributeValue:
-    """Some of a model's fields as compressed JSON: ``None`` and default values left out, since parsing
-    gives them back (which also keeps every TaskDef default out of a definition snapshot)."""
-    text = model.model_dump_json(by_alias=True, exclude_none=True, exclude_defaults=True, **fields)
-    return {"B": zlib.compress(text.encode())}
+    """Some of a model's fields as compressed :func:`_compact_json`."""
+    return {"B": zlib.compress(_compact_json(model, **fields))}
 
 
 def _unpacked(item: Item, name: str) -> dict[str, Any]:
@@ -342,7 +358,14 @@ class Header:
         return task.seq >= self.first_seq and not any(rule.covers(task) for rule in self.superseded)
 
 
-def header_item(workflow: Workflow, *, generation: int = 0, wake_at: int | None = None) -> Item:
+def header_item(
+    workflow: Workflow,
+    snapshot: DefinitionSnapshot | None,
+    *,
+    generation: int = 0,
+    wake_at: int | None = None,
+) -> Item:
+    """A new header; ``snapshot``, the workflow's definition, must be stored before it."""
     item: Item = {
         "PK": s(workflow_pk(workflow.workflow_id)),
         "SK": s(HEADER_SK),
@@ -351,7 +374,7 @@ def header_item(workflow: Workflow, *, generation: int = 0, wake_at: int | None 
         "name": s(workflow.workflow_name or ""),
         "workflowVersion": n(workflow.workflow_version or 0),
         "createTime": n(workflow.create_time),
-        **header_static(workflow),
+        **header_static(workflow, snapshot),
     }
     item.update(header_mutable_values(workflow))
     item["statusShard"] = s(status_shard_of(workflow.status.value, workflow.workflow_id or ""))
@@ -367,25 +390,46 @@ def header_item(workflow: Workflow, *, generation: int = 0, wake_at: int | None 
     return item
 
 
-def header_static(workflow: Workflow) -> Item:
-    """The header attributes written once per run: the definition snapshot, and the other fields (input,
-    ...) in ``static``."""
+@dataclass(frozen=True)
+class DefinitionSnapshot:
+    """A definition as an execution runs it, named by a hash of its content: the same definition gives the
+    same id in every process, so a snapshot is written once and, being never changed, can be kept by any
+    process that has read it."""
+
+    ref: str
+    text: bytes = field(repr=False)
+    """The definition's JSON, without the fields at their model default (parsing gives them back)."""
+
+    @classmethod
+    def of(cls, definition: WorkflowDef) -> DefinitionSnapshot:
+        text = _compact_json(definition)
+        return cls(ref=hashlib.sha256(text).hexdigest()[:32], text=text)
+
+    def item(self) -> Item:
+        return {
+            "PK": s(snapshot_pk(self.ref)),
+            "SK": s(SNAPSHOT_SK),
+            "definition": {"B": zlib.compress(self.text)},
+        }
+
+
+def snapshot_pk(ref: str) -> str:
+    return f"{SNAPSHOT_PK_PREFIX}{ref}"
+
+
+def definition_from_snapshot(item: Item) -> WorkflowDef:
+    """The definition a snapshot item holds. Parsing it costs several times the rest of a header (some
+    0.1 ms for ten tasks, each with a TaskDef), so the store keeps parsed snapshots by id."""
+    return WorkflowDef.model_validate_json(zlib.decompress(item["definition"]["B"]))
+
+
+def header_static(workflow: Workflow, snapshot: DefinitionSnapshot | None) -> Item:
+    """The header attributes written once per run: the fields in ``static`` (input, ...) and the id of
+    ``snapshot``, the run's definition (None: it has none)."""
     static: Item = {"static": _packed(workflow, include=_HEADER_STATIC)}
-    if workflow.workflow_definition is not None:
-        static["definition"] = _packed(workflow.workflow_definition)
+    if snapshot is not None:
+        static[DEFINITION_REF] = s(snapshot.ref)
     return static
-
-
-@lru_cache(maxsize=32)
-def _definition(packed: bytes) -> WorkflowDef:
-    """A stored definition snapshot, parsed once per process for the executions that share it.
-
-    Every decide loads the header, and parsing its definition costs several times the rest of the header
-    (some 0.1 ms for ten tasks, each with a TaskDef). The parsed model is shared by every workflow loaded
-    from the same bytes: nothing changes a definition in place (restarts and reruns replace it with
-    ``model_copy``).
-    """
-    return WorkflowDef.model_validate_json(zlib.decompress(packed))
 
 
 def header_mutable_values(workflow: Workflow) -> Item:
@@ -409,10 +453,12 @@ def header_mutable_values(workflow: Workflow) -> Item:
     return values
 
 
-def header_from_item(item: Item) -> Header:
+def header_from_item(item: Item, definition: Callable[[str], WorkflowDef]) -> Header:
+    """A stored header; ``definition`` gives the definition of a snapshot id."""
     data = _unpacked(item, "static")
-    if "definition" in item:
-        data["workflowDefinition"] = _definition(item["definition"]["B"])
+    ref = get_s(item, DEFINITION_REF)
+    if ref is not None:
+        data["workflowDefinition"] = definition(ref)
     workflow_id = (get_s(item, "PK") or "").removeprefix("WF#")
     data.update(
         workflowId=workflow_id,
