@@ -7,7 +7,9 @@ from __future__ import annotations
 from typing import Any
 
 import boto3
+import pytest
 
+from batonflow.store.errors import StoreError
 from batonflow.store.executions import ExecutionStore
 from batonflow.store.layout import ONE_WRITE_UNIT
 from tests.functional.test_held_attempts import TWO_STEPS, held_ids, items, start, take_messages
@@ -104,6 +106,18 @@ def test_a_process_reads_a_snapshot_once(harness: Harness):
         "first",
         "second",
     ]
+
+
+def test_a_header_whose_snapshot_is_gone_is_an_error_not_a_workflow_without_a_definition(harness: Harness):
+    workflow_id = start(harness, TWO_STEPS)
+    client = boto3.client("dynamodb", region_name=REGION)
+    ref = snapshot_of(harness, workflow_id)
+    client.delete_item(
+        TableName=harness.runtime.settings.table, Key={"PK": {"S": f"SNAP#{ref}"}, "SK": {"S": "#SNAPSHOT"}}
+    )
+
+    with pytest.raises(StoreError, match=f"definition snapshot {ref} is missing"):
+        ExecutionStore(client, harness.runtime.settings.table).load(workflow_id)
 
 
 def test_a_running_workflow_keeps_its_snapshot_when_its_definition_changes(harness: Harness):
