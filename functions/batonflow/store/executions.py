@@ -259,7 +259,7 @@ class ExecutionStore:
         snapshot = DefinitionSnapshot.of(definition)
         if snapshot.ref not in self._definitions:
             self._client.put_item(TableName=self._table, Item=snapshot.item())
-            self._remember(snapshot.ref, WorkflowDef.model_validate_json(snapshot.text))
+            self._remember(snapshot.ref, definition)  # what parsing the snapshot gives back
         return snapshot
 
     def _run_snapshot(self, header: Header, plan: Plan) -> DefinitionSnapshot | None:
